@@ -1,0 +1,51 @@
+"""workbench: study human label variation in LLM preference and safety data.
+
+Every annotator's label is kept; aggregates are views. Heavy dependencies (torch, panel) load only
+when a name that needs them is first used, so ``import workbench`` is quick.
+
+>>> import workbench
+>>> study = workbench.simulate_study(seed=0, n_items=50, ratings_per_item=4, n_raters=10)
+>>> study.ratings.n_ratings
+200
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "WorkbenchDataError": "workbench.errors",
+    "Ratings": "workbench.data.ratings",
+    "read_ratings": "workbench.data.io",
+    "simulate_study": "workbench.data.simulate",
+    "Study": "workbench.data.simulate",
+    "Store": "workbench.data.store",
+    "krippendorff_alpha": "workbench.analysis.agreement",
+    "cohen_kappa": "workbench.analysis.agreement",
+    "fleiss_kappa": "workbench.analysis.agreement",
+    "percent_agreement": "workbench.analysis.agreement",
+    "reliability": "workbench.analysis.reliability",
+    "item_table": "workbench.analysis.distributions",
+    "jsd": "workbench.analysis.distributions",
+    "entropy": "workbench.analysis.distributions",
+    "Overview": "workbench.ui.overview",
+}
+
+__all__ = sorted(_EXPORTS) + ["datasets"]
+
+
+def __getattr__(name: str):
+    if name == "datasets":
+        return importlib.import_module("workbench.datasets")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

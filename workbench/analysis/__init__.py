@@ -1,0 +1,1 @@
+"""The researcher's verbs: pandas in, pandas out (statistics live in ``kernels``)."""

@@ -1,0 +1,86 @@
+"""``workbench serve`` and ``workbench info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import WorkbenchDataError
+
+
+def _data_arguments(parser: argparse.ArgumentParser, *, positional: bool) -> None:
+    from .data.sources import FORMAT_NAMES
+
+    if positional:
+        parser.add_argument("path", nargs="?", help="data file (omit for the demo study)")
+    else:
+        parser.add_argument("--data", dest="path", help="data file (omit for the built-in demo study)")
+    parser.add_argument("--format", choices=FORMAT_NAMES, help="table format or data-set reader (default: from the extension)")
+    parser.add_argument("--item", help="item id column (table formats)")
+    parser.add_argument("--rater", help="rater id column (table formats)")
+    parser.add_argument("--label", help="label column (table formats; 'severity'/'abusive' for convabuse)")
+    parser.add_argument("--level", choices=("nominal", "ordinal", "interval", "ratio"), help="level of measurement (table formats)")
+
+
+def _load(args):
+    from .data.sources import open_ratings
+
+    return open_ratings(args.path, args.format, item=args.item, rater=args.rater, label=args.label, level=args.level)
+
+
+def _info(args) -> int:
+    from .analysis.summary import rater_attribute_summary
+
+    ratings = _load(args)
+    print(ratings.meta.get("dataset", ratings.meta.get("source", "ratings")))
+    for key, value in ratings.summary().items():
+        shown = " / ".join(map(str, value)) if isinstance(value, tuple) else "—" if value is None else value
+        print(f"  {key:<40} {shown}")
+    per_item = ratings.raters_per_item().value_counts().sort_index()
+    print("ratings per item:")
+    for k, n in per_item.items():
+        print(f"  {k:>4}: {n}")
+    totals = ratings.label_counts().sum(axis=0)
+    if len(totals) <= 30:
+        print("label distribution:")
+        for label, n in totals.items():
+            print(f"  {str(label):>10}: {n}")
+    attributes = rater_attribute_summary(ratings)
+    if len(attributes):
+        print("rater attributes:")
+        print(attributes.to_string(index=False))
+    return 0
+
+
+def _serve(args) -> int:
+    from .data.store import Store
+    from .ui.app import serve
+
+    ratings = _load(args)
+    store = Store(args.store) if args.store else None
+    print(f"workbench: serving {ratings!r} at http://{args.address}:{args.port}/", flush=True)
+    serve(ratings, store=store, port=args.port, address=args.address, show=args.show)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="workbench", description="Study human label variation in preference data.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="launch the app (the demo study unless --data is given)")
+    _data_arguments(serve, positional=False)
+    serve.add_argument("--store", help="SQLite file for tags, recipes and scores")
+    serve.add_argument("--port", type=int, default=5006)
+    serve.add_argument("--address", default="127.0.0.1", help="interface to bind (default: localhost only)")
+    serve.add_argument("--show", action="store_true", help="open a browser tab")
+    info = commands.add_parser("info", help="print the Overview summary of a data set")
+    _data_arguments(info, positional=True)
+    args = parser.parse_args(argv)
+    try:
+        return _serve(args) if args.command == "serve" else _info(args)
+    except WorkbenchDataError as err:
+        print(f"workbench: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The data model and its edges: schema and validation, readers, the demo study, the store."""

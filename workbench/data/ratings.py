@@ -1,0 +1,402 @@
+"""The annotator-level data model: every rater's label is kept; aggregates are views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import WorkbenchDataError, describe_rows
+from .validate import (
+    check_ids,
+    check_labels,
+    check_level,
+    require_columns,
+    require_rows,
+    resolve_duplicates,
+)
+
+CANONICAL = ("item_id", "rater_id", "label")
+#: Per-rating columns that M2 asks every operation to keep.
+PRESERVED = ("rationale", "feedback_type")
+PREFERENCE_LABELS = ("A", "B", "tie")
+
+
+@dataclass(frozen=True)
+class Codes:
+    """Integer-coded ratings, the form the kernels take.
+
+    ``value`` holds category codes (int64, into ``categories``) for nominal/ordinal data and the
+    numbers themselves (float64) for interval/ratio data.
+    """
+
+    item: np.ndarray
+    rater: np.ndarray
+    value: np.ndarray
+    items: pd.Index
+    raters: pd.Index
+    categories: tuple | None
+
+
+class Ratings:
+    """Annotator-level ratings: a long table ``item_id, rater_id, label`` plus item and rater tables.
+
+    Build one with :func:`workbench.read_ratings`, :meth:`from_frame`, :meth:`from_matrix` or
+    :meth:`from_counts`; the constructor trusts its input.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench import Ratings
+    >>> frame = pd.DataFrame({"item": [1, 1, 2, 2], "who": ["x", "y", "x", "y"], "vote": ["A", "B", "A", "A"]})
+    >>> r = Ratings.from_frame(frame, item="item", rater="who", label="vote")
+    >>> r
+    Ratings(2 items, 2 raters, 4 ratings, nominal, categories=('A', 'B'))
+    >>> r.label_counts()
+    label    A  B
+    item_id      
+    1        1  1
+    2        2  0
+    """
+
+    def __init__(
+        self,
+        ratings: pd.DataFrame | None,
+        items: pd.DataFrame,
+        raters: pd.DataFrame | None,
+        *,
+        level: str,
+        categories: Sequence | None = None,
+        counts: pd.DataFrame | None = None,
+        meta: dict | None = None,
+    ):
+        self._ratings = ratings
+        self.items = items
+        self._raters = raters
+        self.level = level
+        self.categories = tuple(categories) if categories is not None else None
+        self._counts = counts
+        #: Facts about how the data were read (dropped repeats, source path, …).
+        self.meta = dict(meta or {})
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        item: str = "item_id",
+        rater: str = "rater_id",
+        label: str = "label",
+        level: str = "nominal",
+        categories: Sequence | None = None,
+        items: pd.DataFrame | None = None,
+        raters: pd.DataFrame | None = None,
+        item_columns: Sequence[str] | None = None,
+        rater_columns: Sequence[str] | None = None,
+        duplicates: str = "error",
+        meta: dict | None = None,
+    ) -> "Ratings":
+        """Validate a long table and split it into ratings, item and rater tables.
+
+        Columns other than the three named ones are sorted by where they vary: a column constant
+        within every item goes to the item table, one constant within every rater to the rater table,
+        and the rest (``rationale``, ``feedback_type``, …) stay with each rating. Pass
+        ``item_columns``/``rater_columns`` to decide yourself, or ``items``/``raters`` tables (indexed
+        by id) to join. Identifiers become strings.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise WorkbenchDataError(f"expected a pandas DataFrame of ratings, got {type(frame).__name__}")
+        check_level(level)
+        require_columns(frame, [item, rater, label])
+        require_rows(frame)
+        names = {item: "item_id", rater: "rater_id", label: "label"}
+        if len(set(names)) < 3:
+            raise WorkbenchDataError(f"item, rater and label must be three different columns, got {item!r}, {rater!r}, {label!r}")
+        clashes = [c for c in CANONICAL if c in frame.columns and c not in names]
+        if clashes:
+            raise WorkbenchDataError(f"column {clashes[0]!r} would be overwritten by the renamed canonical columns; rename it first")
+        table = frame.rename(columns=names)
+        table["item_id"] = check_ids(table["item_id"], item)
+        table["rater_id"] = check_ids(table["rater_id"], rater)
+        table["label"] = check_labels(table["label"], level, categories, column=label)
+        table, report = resolve_duplicates(table, duplicates)
+
+        extra = [c for c in table.columns if c not in CANONICAL]
+        if item_columns is None:
+            item_columns = [c for c in extra if c not in PRESERVED and _constant_within(table, "item_id", c)]
+        if rater_columns is None:
+            rater_columns = [
+                c for c in extra if c not in PRESERVED and c not in item_columns and _constant_within(table, "rater_id", c)
+            ]
+        require_columns(table, list(item_columns) + list(rater_columns))
+        item_table = table.drop_duplicates("item_id").set_index("item_id")[list(item_columns)]
+        rater_table = table.drop_duplicates("rater_id").set_index("rater_id")[list(rater_columns)]
+        item_table = _join_side_table(item_table, items, "item")
+        rater_table = _join_side_table(rater_table, raters, "rater")
+        keep = ["item_id", "rater_id", "label"] + [c for c in extra if c not in item_columns and c not in rater_columns]
+        ratings = table[keep].reset_index(drop=True)
+        cats = _categories_of(ratings["label"], level, categories)
+        info = {**report, **(meta or {})}
+        return cls(ratings, item_table, rater_table, level=level, categories=cats, meta=info)
+
+    @classmethod
+    def from_matrix(
+        cls,
+        reliability_data,
+        *,
+        level: str = "nominal",
+        categories: Sequence | None = None,
+    ) -> "Ratings":
+        """Ratings from a raters × items matrix with NaN for missing (the ``krippendorff`` package layout).
+
+        A DataFrame keeps its index (raters) and columns (items) as identifiers.
+
+        >>> Ratings.from_matrix([[1, 2, None], [1, 3, 3]], level="interval").n_ratings
+        5
+        """
+        matrix = reliability_data if isinstance(reliability_data, pd.DataFrame) else pd.DataFrame(_as_2d(reliability_data))
+        if matrix.shape[0] == 0 or matrix.shape[1] == 0:
+            raise WorkbenchDataError("the reliability matrix is empty: expected raters × items")
+        matrix = matrix.copy()
+        matrix.index = matrix.index.rename("rater_id")
+        matrix.columns = matrix.columns.rename("item_id")
+        long = matrix.stack(future_stack=True).rename("label").reset_index()
+        long = long[long["label"].notna()]
+        if long.empty:
+            raise WorkbenchDataError("the reliability matrix holds no values (all missing)")
+        return cls.from_frame(long, level=level, categories=categories, item_columns=[], rater_columns=[])
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: pd.DataFrame,
+        *,
+        items: pd.DataFrame | None = None,
+        level: str = "nominal",
+        meta: dict | None = None,
+    ) -> "Ratings":
+        """Ratings known only as per-item counts (items × categories), such as ChaosNLI.
+
+        Category order is the column order. Item-level views work; rater-level operations raise.
+
+        >>> c = pd.DataFrame({"yes": [3, 1], "no": [0, 2]}, index=["q1", "q2"])
+        >>> Ratings.from_counts(c).distribution().round(2).loc["q2", "no"]
+        np.float64(0.67)
+        """
+        if not isinstance(counts, pd.DataFrame):
+            raise WorkbenchDataError(f"expected an items × categories DataFrame of counts, got {type(counts).__name__}")
+        check_level(level)
+        require_rows(counts, what="counts table")
+        if level in ("interval", "ratio"):
+            bad = [c for c in counts.columns if not isinstance(c, (int, float, np.number))]
+            if bad:
+                raise WorkbenchDataError(f"{level} counts need numeric category columns; got {bad[0]!r}")
+        values = counts.apply(pd.to_numeric, errors="coerce")
+        bad = values.isna() | (values < 0) | (values % 1 != 0)
+        if bad.any(axis=None):
+            row, col = next((r, c) for c in bad.columns for r in bad.index[bad[c]])
+            raise WorkbenchDataError(
+                f"counts must be non-negative whole numbers; column {col!r} has {counts.loc[row, col]!r} at item {row!r}"
+            )
+        values = values.astype("int64")
+        values.index = check_ids(pd.Series(values.index, index=values.index), "item").to_numpy()
+        values.index.name = "item_id"
+        values.columns.name = "label"
+        item_table = _join_side_table(pd.DataFrame(index=values.index), items, "item")
+        return cls(None, item_table, None, level=level, categories=list(values.columns), counts=values, meta=meta)
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def has_raters(self) -> bool:
+        """False for counts-only data, where no rater identities exist."""
+        return self._ratings is not None
+
+    def _need_raters(self, operation: str) -> None:
+        if not self.has_raters:
+            raise WorkbenchDataError(
+                f"{operation} needs rater-level ratings, but this data set has only per-item counts "
+                f"({self.meta.get('source', 'from_counts')}); use item-level views such as label_counts()"
+            )
+
+    @property
+    def ratings(self) -> pd.DataFrame:
+        """The long table (``item_id, rater_id, label`` and per-rating columns), without joins."""
+        self._need_raters("the ratings table")
+        return self._ratings
+
+    @property
+    def raters(self) -> pd.DataFrame:
+        """Rater table indexed by ``rater_id`` (demographics, attention checks)."""
+        self._need_raters("the rater table")
+        return self._raters
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_raters(self) -> int | None:
+        return len(self._raters) if self.has_raters else None
+
+    @property
+    def n_ratings(self) -> int:
+        return len(self._ratings) if self.has_raters else int(self._counts.to_numpy().sum())
+
+    def __len__(self) -> int:
+        return self.n_ratings
+
+    def __repr__(self) -> str:
+        raters = f"{self.n_raters} raters" if self.has_raters else "counts only"
+        cats = f", categories={self.categories!r}" if self.categories is not None and len(self.categories) <= 8 else ""
+        return f"Ratings({self.n_items} items, {raters}, {self.n_ratings} ratings, {self.level}{cats})"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long table with the item and rater columns joined: one row per rating."""
+        table = self.ratings
+        joined = table.join(self.items, on="item_id", rsuffix="_item")
+        return joined.join(self._raters, on="rater_id", rsuffix="_rater")
+
+    # ------------------------------------------------------------------ coded form for kernels
+    @cached_property
+    def codes(self) -> Codes:
+        """Integer codes for the kernels (cached; Ratings are treated as immutable)."""
+        self._need_raters("coding ratings")
+        table = self._ratings
+        items = self.items.index
+        raters = self._raters.index
+        item = items.get_indexer(table["item_id"])
+        rater = raters.get_indexer(table["rater_id"])
+        if self.level in ("interval", "ratio"):
+            value = table["label"].to_numpy(dtype="float64")
+        elif isinstance(table["label"].dtype, pd.CategoricalDtype):
+            value = table["label"].cat.codes.to_numpy(dtype="int64")
+        else:
+            value = pd.Index(self.categories).get_indexer(table["label"]).astype("int64")
+        return Codes(item.astype("int64"), rater.astype("int64"), value, items, raters, self.categories)
+
+    # ------------------------------------------------------------------ views
+    def label_counts(self) -> pd.DataFrame:
+        """Items × categories counts (every item, every category, zeros included)."""
+        if not self.has_raters:
+            return self._counts.copy()
+        codes = self.codes
+        cats = self.categories if self.categories is not None else tuple(np.unique(codes.value))
+        if self.categories is not None:
+            col = codes.value
+        else:
+            col = np.searchsorted(np.asarray(cats), codes.value)
+        flat = np.bincount(codes.item * len(cats) + col, minlength=len(codes.items) * len(cats))
+        frame = pd.DataFrame(flat.reshape(len(codes.items), len(cats)), index=codes.items, columns=pd.Index(cats, name="label"))
+        return frame
+
+    def distribution(self) -> pd.DataFrame:
+        """Per-item label distribution (rows sum to 1): the soft label of M1.1."""
+        counts = self.label_counts()
+        return counts.div(counts.sum(axis=1), axis=0)
+
+    def raters_per_item(self) -> pd.Series:
+        """Number of ratings of each item."""
+        return self.label_counts().sum(axis=1).rename("n_ratings")
+
+    def pairs(self) -> pd.DataFrame:
+        """One row per preference pair: item columns plus ``n_a, n_b, n_tie, n, p_a``.
+
+        ``p_a = (n_a + n_tie / 2) / n``: a tie counts half for each side (Bradley–Terry reading).
+        Needs nominal labels among ``'A'``, ``'B'``, ``'tie'``.
+        """
+        if self.level != "nominal" or self.categories is None:
+            raise WorkbenchDataError(f"pairs() needs nominal preference labels {PREFERENCE_LABELS}, not {self.level} data")
+        unknown = [c for c in self.categories if c not in PREFERENCE_LABELS]
+        if unknown:
+            raise WorkbenchDataError(
+                f"pairs() needs labels among {PREFERENCE_LABELS}; column 'label' also has {unknown[:5]!r}"
+            )
+        counts = self.label_counts().reindex(columns=list(PREFERENCE_LABELS), fill_value=0)
+        out = pd.DataFrame(
+            {"n_a": counts["A"], "n_b": counts["B"], "n_tie": counts["tie"]}, index=counts.index
+        )
+        out["n"] = out.sum(axis=1)
+        out["p_a"] = (out["n_a"] + out["n_tie"] / 2) / out["n"]
+        return self.items.join(out)
+
+    def subset(self, *, items=None, raters=None) -> "Ratings":
+        """A new Ratings restricted to some items and/or raters (this object is left unchanged)."""
+        if not self.has_raters:
+            if raters is not None:
+                self._need_raters("subsetting by rater")
+            keep = self._counts.index.isin(pd.Index(items).astype(str)) if items is not None else slice(None)
+            return Ratings(None, self.items[keep], None, level=self.level, categories=self.categories,
+                           counts=self._counts[keep], meta=self.meta)
+        mask = np.ones(len(self._ratings), dtype=bool)
+        if items is not None:
+            mask &= self._ratings["item_id"].isin(pd.Index(items).astype(str)).to_numpy()
+        if raters is not None:
+            mask &= self._ratings["rater_id"].isin(pd.Index(raters).astype(str)).to_numpy()
+        table = self._ratings[mask].reset_index(drop=True)
+        if table.empty:
+            raise WorkbenchDataError("the subset holds no ratings")
+        return Ratings(
+            table,
+            self.items.loc[pd.unique(table["item_id"])],
+            self._raters.loc[pd.unique(table["rater_id"])],
+            level=self.level,
+            categories=self.categories,
+            meta=self.meta,
+        )
+
+    def summary(self) -> dict:
+        """Headline facts for the Overview page and ``workbench info``."""
+        per_item = self.raters_per_item()
+        facts = {
+            "items": self.n_items,
+            "raters": self.n_raters,
+            "ratings": self.n_ratings,
+            "level": self.level,
+            "categories": len(self.categories) if self.categories is not None else None,
+            "ratings per item (min / median / max)": (int(per_item.min()), float(per_item.median()), int(per_item.max())),
+        }
+        if self.meta.get("duplicates_dropped"):
+            facts["repeated (item, rater) rows dropped"] = (
+                f"{self.meta['duplicates_dropped']} rows over {self.meta['repeated_pairs']} pairs, kept {self.meta['duplicates_policy']}"
+            )
+        return facts
+
+
+def _constant_within(table: pd.DataFrame, key: str, column: str) -> bool:
+    return bool((table.groupby(key, sort=False)[column].nunique(dropna=False) <= 1).all())
+
+
+def _join_side_table(table: pd.DataFrame, extra: pd.DataFrame | None, what: str) -> pd.DataFrame:
+    if extra is None:
+        return table
+    if not isinstance(extra, pd.DataFrame):
+        raise WorkbenchDataError(f"the {what} table must be a DataFrame indexed by {what}_id, got {type(extra).__name__}")
+    extra = extra.copy()
+    extra.index = pd.Index(extra.index.astype(str), name=f"{what}_id")
+    if extra.index.has_duplicates:
+        dup = extra.index[extra.index.duplicated()][0]
+        raise WorkbenchDataError(f"the {what} table repeats {what}_id {dup!r}")
+    extra = extra.drop(columns=[c for c in extra.columns if c in table.columns])
+    return table.join(extra, how="left")
+
+
+def _categories_of(labels: pd.Series, level: str, declared: Sequence | None):
+    if level == "ordinal":
+        return tuple(labels.cat.categories)
+    if level == "nominal":
+        return tuple(declared) if declared is not None else tuple(sorted(pd.unique(labels)))
+    return None
+
+
+def _as_2d(data) -> np.ndarray:
+    try:
+        array = np.asarray(data, dtype=object)
+    except ValueError as err:  # ragged nested lists
+        raise WorkbenchDataError(f"reliability data must be a rectangular raters × items matrix: {err}") from None
+    if array.ndim != 2:
+        raise WorkbenchDataError(f"reliability data must be 2-D (raters × items), got {array.ndim}-D")
+    return np.where(pd.isna(array), np.nan, array)

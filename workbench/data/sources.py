@@ -1,0 +1,37 @@
+"""Open a data set by path and format name: the one entry point the CLI and the app share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import WorkbenchDataError
+from .datasets import READERS
+from .io import FORMATS, read_ratings
+from .ratings import Ratings
+
+TABLE_FORMATS = tuple(sorted(set(FORMATS.values())))
+FORMAT_NAMES = TABLE_FORMATS + tuple(READERS)
+
+
+def open_ratings(path=None, format: str | None = None, **options) -> Ratings:
+    """Ratings from ``path`` read as ``format`` (a table format or a data-set name); the demo study without a path.
+
+    Table formats (csv, tsv, parquet, jsonl) take ``item=``, ``rater=``, ``label=``, ``level=``;
+    data-set formats (convabuse, multipico, chaosnli, hh, squality) take their reader's options.
+
+    >>> open_ratings().meta["dataset"]
+    'demo study (simulated)'
+    """
+    if path is None:
+        if format not in (None, "demo"):
+            raise WorkbenchDataError(f"format {format!r} needs a data path (--data)")
+        from .simulate import simulate_study
+
+        return simulate_study(seed=int(options.get("seed", 0))).ratings
+    if format is None or format in TABLE_FORMATS:
+        options = {k: v for k, v in options.items() if v is not None}
+        return read_ratings(Path(path), **options)
+    reader = READERS.get(format)
+    if reader is None:
+        raise WorkbenchDataError(f"unknown format {format!r}; choose one of {', '.join(FORMAT_NAMES)}")
+    return reader(path, **{k: v for k, v in options.items() if v is not None})

@@ -1,0 +1,75 @@
+"""The Overview page: what is in a data set, at a glance."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from ..analysis.summary import rater_attribute_summary
+from ..data.ratings import Ratings
+
+hv.extension("bokeh", logo=False)
+
+
+class Overview(param.Parameterized):
+    """Items, raters, ratings, raters-per-item histogram, label distribution and rater attributes.
+
+    >>> import workbench
+    >>> overview = workbench.Overview(ratings=workbench.simulate_study(n_items=40, ratings_per_item=3, n_raters=6).ratings)
+    >>> overview.facts().loc["items", "value"]
+    '40'
+    """
+
+    ratings = param.ClassSelector(class_=Ratings, doc="The data set shown.")
+
+    def facts(self) -> pd.DataFrame:
+        summary = self.ratings.summary()
+        facts = {"data set": self.ratings.meta.get("dataset", self.ratings.meta.get("source", "ratings")), **summary}
+        shown = {k: ("—" if v is None else " / ".join(map(str, v)) if isinstance(v, tuple) else str(v)) for k, v in facts.items()}
+        return pd.DataFrame({"value": shown}).rename_axis("fact")
+
+    @param.depends("ratings")
+    def raters_per_item_plot(self):
+        counts = self.ratings.raters_per_item().value_counts().sort_index()
+        frame = pd.DataFrame({"ratings per item": counts.index.astype(str), "items": counts.to_numpy()})
+        return hv.Bars(frame, "ratings per item", "items").opts(
+            title="Ratings per item", responsive=True, height=280, tools=["hover"], color="#4c72b0"
+        )
+
+    @param.depends("ratings")
+    def label_plot(self):
+        totals = self.ratings.label_counts().sum(axis=0)
+        if self.ratings.level in ("interval", "ratio") and len(totals) > 30:
+            counts, edges = np.histogram(totals.index.to_numpy(dtype=float), bins=20, weights=totals.to_numpy())
+            return hv.Histogram((edges, counts), kdims="label", vdims="ratings").opts(
+                title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452"
+            )
+        frame = pd.DataFrame({"label": totals.index.astype(str), "ratings": totals.to_numpy()})
+        return hv.Bars(frame, "label", "ratings").opts(
+            title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452"
+        )
+
+    def __panel__(self):
+        attributes = rater_attribute_summary(self.ratings)
+        attribute_view = (
+            pn.pane.DataFrame(attributes, index=False, sizing_mode="stretch_width", max_height=400)
+            if len(attributes)
+            else pn.pane.Markdown("*No rater attributes in this data set.*")
+        )
+        return pn.Column(
+            pn.pane.Markdown("## Overview"),
+            pn.Row(
+                pn.pane.DataFrame(self.facts(), sizing_mode="stretch_width"),
+                pn.Column(pn.pane.Markdown("### Rater attributes"), attribute_view, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            pn.Row(
+                pn.pane.HoloViews(self.raters_per_item_plot, sizing_mode="stretch_width"),
+                pn.pane.HoloViews(self.label_plot, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            sizing_mode="stretch_width",
+        )
