@@ -17,6 +17,11 @@ class WorkbenchDataError(ValueError):
     """
 
 
+def show(value) -> str:
+    """``repr`` of a value as a user wrote it: numpy scalars print as plain Python numbers."""
+    return repr(value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value)
+
+
 def describe_rows(index, limit: int = 5) -> str:
     """Format a few row labels for an error message: ``rows 3, 7, 9 (+12 more)``."""
     rows = list(index)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import WorkbenchDataError, describe_rows
+from ..errors import WorkbenchDataError, show
 from .validate import (
     check_ids,
     check_labels,
@@ -200,7 +200,7 @@ class Ratings:
         if bad.any(axis=None):
             row, col = next((r, c) for c in bad.columns for r in bad.index[bad[c]])
             raise WorkbenchDataError(
-                f"counts must be non-negative whole numbers; column {col!r} has {counts.loc[row, col]!r} at item {row!r}"
+                f"counts must be non-negative whole numbers; column {col!r} has {show(counts.loc[row, col])} at item {row!r}"
             )
         values = values.astype("int64")
         values.index = check_ids(pd.Series(values.index, index=values.index), "item").to_numpy()
@@ -256,9 +256,8 @@ class Ratings:
 
     def to_frame(self) -> pd.DataFrame:
         """The long table with the item and rater columns joined: one row per rating."""
-        table = self.ratings
-        joined = table.join(self.items, on="item_id", rsuffix="_item")
-        return joined.join(self._raters, on="rater_id", rsuffix="_rater")
+        joined = self.ratings.join(_without_clashes(self.items, self.ratings.columns, "_item"), on="item_id")
+        return joined.join(_without_clashes(self._raters, joined.columns, "_rater"), on="rater_id")
 
     # ------------------------------------------------------------------ coded form for kernels
     @cached_property
@@ -364,6 +363,11 @@ class Ratings:
                 f"{self.meta['duplicates_dropped']} rows over {self.meta['repeated_pairs']} pairs, kept {self.meta['duplicates_policy']}"
             )
         return facts
+
+
+def _without_clashes(side: pd.DataFrame, taken, suffix: str) -> pd.DataFrame:
+    clashes = {c: f"{c}{suffix}" for c in side.columns if c in set(taken)}
+    return side.rename(columns=clashes) if clashes else side
 
 
 def _constant_within(table: pd.DataFrame, key: str, column: str) -> bool:

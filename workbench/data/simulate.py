@@ -110,7 +110,7 @@ def simulate_study(
         categories=("A", "B"),
         meta={"source": f"simulate_study(seed={seed})", "dataset": "demo study (simulated)", "duplicates_dropped": 0},
     )
-    truth_items = items.drop(columns=["prompt", "response_a", "response_b"]).set_index("item_id")
+    truth_items = items.drop(columns=item_columns).set_index("item_id")
     params = pd.DataFrame([{
         "seed": seed, "n_items": n_items, "ratings_per_item": ratings_per_item, "n_raters": n_raters,
         "inattentive_share": inattentive_share, "mu": mu, "planted_share": planted_share,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import WorkbenchDataError, describe_rows
+from ..errors import WorkbenchDataError, describe_rows, show
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 DUPLICATE_POLICIES = ("error", "first", "last")
@@ -106,7 +106,7 @@ def check_labels(labels: pd.Series, level: str, categories: Sequence | None, col
             bad = labels.index[pd.to_numeric(labels, errors="coerce").isna()]
             raise WorkbenchDataError(
                 f"column {column!r} must hold numbers for the {level} level; "
-                f"non-numeric labels such as {labels.loc[bad[0]]!r} at {describe_rows(bad)}"
+                f"non-numeric labels such as {show(labels.loc[bad[0]])} at {describe_rows(bad)}"
             )
         values = labels.astype("float64")
         if not np.isfinite(values).all():
@@ -128,7 +128,7 @@ def check_labels(labels: pd.Series, level: str, categories: Sequence | None, col
             odd = pd.unique(labels[outside])[:5]
             raise WorkbenchDataError(
                 f"column {column!r} has labels outside the declared categories {categories!r}: "
-                f"{', '.join(repr(v) for v in odd)} at {describe_rows(labels.index[outside])}"
+                f"{', '.join(show(v) for v in odd)} at {describe_rows(labels.index[outside])}"
             )
     if level == "ordinal":
         order = categories if categories is not None else sorted(pd.unique(labels))
@@ -146,8 +146,8 @@ def resolve_duplicates(frame: pd.DataFrame, policy: str, keys: Sequence[str] = (
     if policy == "error":
         first = frame.loc[repeated, list(keys)].iloc[0]
         raise WorkbenchDataError(
-            f"{int(repeated.sum())} rows repeat an (item, rater) pair, e.g. item {first.iloc[0]!r} rated by "
-            f"{first.iloc[1]!r}, at {describe_rows(frame.index[repeated])}; "
+            f"{int(repeated.sum())} rows repeat an (item, rater) pair, e.g. item {show(first.iloc[0])} rated by "
+            f"{show(first.iloc[1])}, at {describe_rows(frame.index[repeated])}; "
             "pass duplicates='first' or 'last' to keep one of each"
         )
     kept = frame[~frame.duplicated(list(keys), keep=policy)]

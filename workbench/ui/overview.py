@@ -14,7 +14,7 @@ from ..data.ratings import Ratings
 hv.extension("bokeh", logo=False)
 
 
-class Overview(param.Parameterized):
+class Overview(pn.viewable.Viewer):
     """Items, raters, ratings, raters-per-item histogram, label distribution and rater attributes.
 
     >>> import workbench

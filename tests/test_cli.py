@@ -1,0 +1,85 @@
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from workbench.cli import main
+
+
+def test_info_on_demo(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "demo study (simulated)" in out and "40000" in out and "age_band" in out
+
+
+def test_info_on_a_file(tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    path.write_text("q,w,score\na,1,3\na,2,4\nb,1,4\n")
+    assert main(["info", str(path), "--item", "q", "--rater", "w", "--label", "score", "--level", "interval"]) == 0
+    assert "interval" in capsys.readouterr().out
+
+
+def test_info_reports_bad_input_without_traceback(tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    path.write_text("q,w,score\na,1,3\n")
+    assert main(["info", str(path), "--item", "q", "--rater", "who"]) == 2
+    err = capsys.readouterr().err
+    assert "missing column 'who'" in err and "Traceback" not in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _texts(document) -> str:
+    texts = []
+    for model in document.models:
+        for name in ("text", "title", "object", "name"):
+            value = getattr(model, name, None) if name in model.properties() else None
+            if isinstance(value, str):
+                texts.append(value)
+    return "\n".join(texts)
+
+
+@pytest.mark.slow
+def test_serve_answers_with_the_overview_of_the_demo():
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = urllib.request.urlopen(url, timeout=5).read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(f"server did not answer: {server.stdout.read() if server.poll() is not None else ''}")
+                time.sleep(0.5)
+        assert "workbench · demo study (simulated)" in page
+        import panel.models  # noqa: F401  (registers Panel's Bokeh models for deserialising)
+        from bokeh.client import pull_session
+
+        with pull_session(url=url) as session:
+            texts = _texts(session.document)
+        assert "Overview" in texts and "Ratings per item" in texts and "40000" in texts and "age_band" in texts
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_server_binds_localhost_by_default(monkeypatch):
+    from workbench.ui import app
+
+    captured = {}
+    monkeypatch.setattr(app, "serve", lambda ratings, **kwargs: captured.update(kwargs))
+    assert main(["serve", "--port", "5999"]) == 0
+    assert captured["address"] == "127.0.0.1" and captured["port"] == 5999
