@@ -13,8 +13,9 @@ def _names(requirements) -> set[str]:
 
 
 def _conda(path: Path) -> set[str]:
-    lines = [line.strip()[2:] for line in path.read_text().splitlines() if re.match(r"\s+- [A-Za-z]", line)]
-    return _names(line for line in lines if not line.startswith("-e")) - {"python", "pip"}
+    text = path.read_text().split("dependencies:", 1)[1]
+    lines = [line.strip()[2:] for line in text.splitlines() if re.match(r"\s+- [A-Za-z]", line)]
+    return _names(line for line in lines if not line.endswith(":")) - {"python", "pip"}
 
 
 def test_conda_environments_match_pyproject():
