@@ -28,3 +28,7 @@ def describe_rows(index, limit: int = 5) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     more = f" (+{len(rows) - limit} more)" if len(rows) > limit else ""
     return f"row{'s' if len(rows) != 1 else ''} {shown}{more}"
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A statistic is undefined for this input (the value returned is NaN); the message gives the reason."""

@@ -1,0 +1,246 @@
+"""Agreement coefficients on plain arrays: Krippendorff's alpha, Cohen's and Fleiss' kappa, percent agreement.
+
+Each call validates its input, codes it, and runs the matching kernel from
+:mod:`workbench.kernels.agreement`. Undefined values come back as NaN with an
+:class:`~workbench.errors.UndefinedMetricWarning` that names the reason (methods.md M1.2).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.ratings import Ratings
+from ..data.validate import check_level
+from ..errors import UndefinedMetricWarning, WorkbenchDataError, show
+from ..kernels.agreement import (
+    REASONS,
+    AlphaCategorical,
+    AlphaInterval,
+    CohenKappa,
+    FleissKappa,
+    PercentAgreement,
+    category_counts,
+    interval_moments,
+)
+from ..kernels.device import DTYPE, resolve_device
+
+COHEN_WEIGHTS = (None, "linear", "quadratic")
+
+
+def finish(value: torch.Tensor, reason: torch.Tensor, what: str) -> float:
+    """A scalar result as a float, warning with the reason when it is undefined."""
+    code = int(reason)
+    if code:
+        warnings.warn(f"{what} is undefined: {REASONS[code]}", UndefinedMetricWarning, stacklevel=3)
+        return float("nan")
+    return float(value)
+
+
+def _numeric(values: np.ndarray, level: str, what: str) -> np.ndarray:
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        odd = next(v for v in values if not isinstance(v, (int, float, np.number)))
+        raise WorkbenchDataError(f"{what} holds non-numeric values such as {show(odd)}; the {level} level needs numbers") from None
+
+
+def _domain_codes(values: np.ndarray, value_domain, level: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, domain) for categorical levels; the domain is given or the sorted distinct values."""
+    if value_domain is not None:
+        domain = np.asarray(value_domain)
+        index = pd.Index(domain)
+        if index.has_duplicates:
+            raise WorkbenchDataError(f"value_domain repeats a value: {show(index[index.duplicated()][0])}")
+        codes = index.get_indexer(values)
+        if (codes < 0).any():
+            raise WorkbenchDataError(f"{what} holds {show(values[codes < 0][0])}, which is not in value_domain")
+        return codes.astype(np.int64), domain
+    kinds = {type(v).__name__ if isinstance(v, str) else "number" for v in values}
+    if len(kinds) > 1:
+        raise WorkbenchDataError(f"{what} mixes text and numbers; give one type (or a value_domain)")
+    domain, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int64), domain
+
+
+def _alpha_kernel(level: str, domain: np.ndarray, device: torch.device):
+    if level in ("nominal", "ordinal"):
+        return AlphaCategorical(level, torch.zeros(len(domain), dtype=DTYPE, device=device))
+    return AlphaCategorical(level, torch.as_tensor(_numeric(domain, level, "value_domain"), device=device))
+
+
+def krippendorff_alpha(
+    reliability_data=None,
+    value_counts=None,
+    level_of_measurement: str = "interval",
+    value_domain=None,
+    device="auto",
+) -> float:
+    """Krippendorff's alpha — the same call as ``krippendorff.alpha``, computed exactly in torch.
+
+    Parameters
+    ----------
+    reliability_data : array_like, shape (raters, units), optional
+        Labels with NaN (or None) for missing; text labels are fine for nominal/ordinal.
+    value_counts : array_like, shape (units, values), optional
+        How many raters gave each value to each unit (instead of ``reliability_data``).
+    level_of_measurement : {"nominal", "ordinal", "interval", "ratio"}
+    value_domain : array_like, optional
+        The possible values, in order for ordinal data (default: sorted distinct values, or
+        ``range(values)`` with ``value_counts``).
+    device : "auto", "cpu", "cuda", …
+
+    Returns
+    -------
+    float
+        Alpha; NaN with an :class:`UndefinedMetricWarning` when no unit has two values
+        (``no_pairable_values``) or all pairable values are equal (``zero_expected_disagreement``).
+
+    Examples
+    --------
+    >>> import numpy as np, workbench
+    >>> data = [[np.nan, np.nan, np.nan, np.nan, np.nan, 3, 4, 1, 2, 1, 1, 3, 3, np.nan, 3],
+    ...         [1, np.nan, 2, 1, 3, 3, 4, 3, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan],
+    ...         [np.nan, np.nan, 2, 1, 3, 4, 4, np.nan, 2, 1, 1, 3, 3, np.nan, 4]]
+    >>> round(workbench.krippendorff_alpha(data, level_of_measurement="nominal"), 6)
+    0.691358
+    >>> round(workbench.krippendorff_alpha(data, level_of_measurement="interval"), 6)
+    0.810845
+    """
+    if not isinstance(level_of_measurement, str):
+        raise WorkbenchDataError("level_of_measurement must be one of 'nominal', 'ordinal', 'interval', 'ratio' (custom metrics are not supported)")
+    level = check_level(level_of_measurement)
+    if (reliability_data is None) == (value_counts is None):
+        raise WorkbenchDataError("give exactly one of reliability_data (raters × units) or value_counts (units × values)")
+    dev = resolve_device(device)
+    if reliability_data is not None:
+        matrix = _matrix(reliability_data)
+        present = ~pd.isna(matrix)
+        unit = np.nonzero(present.T)[0]  # unit index of each present value, unit-major
+        values = matrix.T[present.T]
+        if len(values) == 0:
+            raise WorkbenchDataError("reliability_data holds no values (all missing)")
+        if level == "interval":
+            numbers = _numeric(values, level, "reliability_data")
+            if value_domain is not None:
+                _domain_codes(numbers, value_domain, level, "reliability_data")
+            numbers = numbers - numbers.mean()
+            moments = interval_moments(
+                torch.as_tensor(unit, device=dev), torch.as_tensor(numbers, device=dev), matrix.shape[1]
+            )
+            kernel = AlphaInterval()
+            return finish(*kernel.compute(kernel.total_stats(moments)), "Krippendorff's alpha")
+        if level == "ratio":
+            values = _numeric(values, level, "reliability_data")
+            if (values < 0).any():
+                raise WorkbenchDataError("ratio data must be non-negative; reliability_data has negative values")
+        codes, domain = _domain_codes(values, value_domain, level, "reliability_data")
+        counts = category_counts(torch.as_tensor(unit, device=dev), torch.as_tensor(codes, device=dev), matrix.shape[1], len(domain))
+    else:
+        counts_np = _counts(value_counts, "value_counts")
+        domain = np.arange(counts_np.shape[1]) if value_domain is None else np.asarray(value_domain)
+        if len(domain) != counts_np.shape[1]:
+            raise WorkbenchDataError(f"value_domain has {len(domain)} values but value_counts has {counts_np.shape[1]} columns")
+        counts = torch.as_tensor(counts_np, dtype=DTYPE, device=dev)
+        if level == "interval":
+            kernel = AlphaInterval()
+            v = torch.as_tensor(_numeric(domain, level, "value_domain"), dtype=DTYPE, device=dev)
+            return finish(*kernel.compute(kernel.total_stats(moments_from_counts(counts, v))), "Krippendorff's alpha")
+    kernel = _alpha_kernel(level, domain, dev)
+    return finish(*kernel.compute(kernel.total_stats(counts)), "Krippendorff's alpha")
+
+
+def moments_from_counts(counts: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Per-item (count, sum, squared deviations) of centred values from an items × values count matrix."""
+    m = counts.sum(dim=1)
+    centre = (counts.sum(dim=0) @ values) / m.sum().clamp(min=1)
+    v = values - centre
+    total = counts @ v
+    mean = total / m.clamp(min=1)
+    squares = (counts * (v[None, :] - mean[:, None]) ** 2).sum(dim=1)
+    return torch.stack([m, total, squares], dim=1)
+
+
+def _matrix(data) -> np.ndarray:
+    if isinstance(data, pd.DataFrame):
+        data = data.to_numpy(dtype=object)
+    try:
+        array = np.asarray(data, dtype=object)
+    except ValueError as err:
+        raise WorkbenchDataError(f"reliability_data must be a rectangular raters × units matrix: {err}") from None
+    if array.ndim != 2:
+        raise WorkbenchDataError(
+            f"reliability_data must be a rectangular 2-D matrix (raters × units), got {array.ndim}-D"
+            + (" — rows of different lengths?" if array.ndim == 1 else "")
+        )
+    return array
+
+
+def _counts(data, what: str) -> np.ndarray:
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(np.asarray(data, dtype=object) if np.ndim(data) == 2 else [[np.nan]])
+    if np.ndim(data) != 2:
+        raise WorkbenchDataError(f"{what} must be a 2-D items × categories matrix")
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values) | (values < 0)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise WorkbenchDataError(f"{what} must hold non-negative counts; row {row}, column {col} has {show(frame.iat[row, col])}")
+    return values.copy()
+
+
+def cohen_kappa(a, b, weights: str | None = None, labels=None) -> float:
+    """Cohen's kappa between two raters' labels of the same items (unweighted, linear or quadratic).
+
+    Items where either label is missing are left out. Weighted kappa orders categories by
+    ``labels`` (or sorted values). Undefined (NaN + warning) when both raters use one identical
+    category (p_e = 1).
+
+    >>> import workbench
+    >>> a = ["y"] * 20 + ["y"] * 5 + ["n"] * 10 + ["n"] * 15
+    >>> b = ["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15
+    >>> round(workbench.cohen_kappa(a, b), 6)
+    0.4
+    """
+    if weights not in COHEN_WEIGHTS:
+        raise WorkbenchDataError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    if a.ndim != 1 or b.ndim != 1 or len(a) != len(b):
+        raise WorkbenchDataError(f"cohen_kappa needs two 1-D label sequences of the same length, got shapes {a.shape} and {b.shape}")
+    keep = ~(pd.isna(a) | pd.isna(b))
+    a, b = a[keep], b[keep]
+    codes, domain = _domain_codes(np.concatenate([a, b]), labels, "nominal", "the labels")
+    codes_t = torch.as_tensor(np.stack([codes[: len(a)], codes[len(a):]], axis=1))
+    kernel = CohenKappa(len(domain), weights)
+    return finish(*kernel.compute(kernel.total_stats(codes_t)), "Cohen's kappa")
+
+
+def fleiss_kappa(counts) -> float:
+    """Fleiss' kappa from an items × categories count matrix (each item's ratings per category).
+
+    Items with fewer than two ratings are left out; items may have different numbers of raters
+    (each item's agreement uses its own count; with equal counts this is Fleiss 1971).
+
+    >>> import workbench
+    >>> round(workbench.fleiss_kappa([[3, 0], [0, 3], [2, 1]]), 4)
+    0.5500
+    """
+    values = _counts(counts, "counts")
+    kernel = FleissKappa(values.shape[1])
+    return finish(*kernel.compute(kernel.total_stats(torch.as_tensor(values, dtype=DTYPE))), "Fleiss' kappa")
+
+
+def percent_agreement(data) -> float:
+    """Share of agreeing pairs of ratings within an item, averaged over items with ≥ 2 ratings.
+
+    ``data`` is a :class:`~workbench.Ratings` or an items × categories count matrix.
+
+    >>> import workbench
+    >>> workbench.percent_agreement([[3, 0], [1, 1]])
+    0.5
+    """
+    values = data.label_counts().to_numpy(dtype=np.float64) if isinstance(data, Ratings) else _counts(data, "counts")
+    kernel = PercentAgreement()
+    return finish(*kernel.compute(kernel.total_stats(torch.as_tensor(values, dtype=DTYPE))), "percent agreement")

@@ -1,0 +1,24 @@
+"""Device and dtype choice shared by every kernel."""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import WorkbenchDataError
+
+
+def resolve_device(device="auto") -> torch.device:
+    """``"auto"`` → CUDA when present, else CPU; anything else is passed to :class:`torch.device`."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise WorkbenchDataError(f"unknown device {device!r}: {err}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise WorkbenchDataError(f"device {device!r} was asked for but CUDA is not available here")
+    return resolved
+
+
+#: Agreement statistics are float64 on every device: CPU and CUDA give the same numbers (to ~1e-12).
+DTYPE = torch.float64
