@@ -26,7 +26,7 @@ from ..kernels.agreement import (
     category_counts,
     interval_moments,
 )
-from ..kernels.device import DTYPE, resolve_device
+from ..kernels.device import DTYPE, resolve_device, to_tensor
 
 COHEN_WEIGHTS = (None, "linear", "quadratic")
 
@@ -69,7 +69,7 @@ def _domain_codes(values: np.ndarray, value_domain, level: str, what: str) -> tu
 def _alpha_kernel(level: str, domain: np.ndarray, device: torch.device):
     if level in ("nominal", "ordinal"):
         return AlphaCategorical(level, torch.zeros(len(domain), dtype=DTYPE, device=device))
-    return AlphaCategorical(level, torch.as_tensor(_numeric(domain, level, "value_domain"), device=device))
+    return AlphaCategorical(level, to_tensor(_numeric(domain, level, "value_domain"), device=device))
 
 
 def krippendorff_alpha(
@@ -129,7 +129,7 @@ def krippendorff_alpha(
                 _domain_codes(numbers, value_domain, level, "reliability_data")
             numbers = numbers - numbers.mean()
             moments = interval_moments(
-                torch.as_tensor(unit, device=dev), torch.as_tensor(numbers, device=dev), matrix.shape[1]
+                to_tensor(unit, device=dev), to_tensor(numbers, device=dev), matrix.shape[1]
             )
             kernel = AlphaInterval()
             return finish(*kernel.compute(kernel.total_stats(moments)), "Krippendorff's alpha")
@@ -138,16 +138,16 @@ def krippendorff_alpha(
             if (values < 0).any():
                 raise WorkbenchDataError("ratio data must be non-negative; reliability_data has negative values")
         codes, domain = _domain_codes(values, value_domain, level, "reliability_data")
-        counts = category_counts(torch.as_tensor(unit, device=dev), torch.as_tensor(codes, device=dev), matrix.shape[1], len(domain))
+        counts = category_counts(to_tensor(unit, device=dev), to_tensor(codes, device=dev), matrix.shape[1], len(domain))
     else:
         counts_np = _counts(value_counts, "value_counts")
         domain = np.arange(counts_np.shape[1]) if value_domain is None else np.asarray(value_domain)
         if len(domain) != counts_np.shape[1]:
             raise WorkbenchDataError(f"value_domain has {len(domain)} values but value_counts has {counts_np.shape[1]} columns")
-        counts = torch.as_tensor(counts_np, dtype=DTYPE, device=dev)
+        counts = to_tensor(counts_np, dtype=DTYPE, device=dev)
         if level == "interval":
             kernel = AlphaInterval()
-            v = torch.as_tensor(_numeric(domain, level, "value_domain"), dtype=DTYPE, device=dev)
+            v = to_tensor(_numeric(domain, level, "value_domain"), dtype=DTYPE, device=dev)
             return finish(*kernel.compute(kernel.total_stats(moments_from_counts(counts, v))), "Krippendorff's alpha")
     kernel = _alpha_kernel(level, domain, dev)
     return finish(*kernel.compute(kernel.total_stats(counts)), "Krippendorff's alpha")
@@ -212,7 +212,7 @@ def cohen_kappa(a, b, weights: str | None = None, labels=None) -> float:
     keep = ~(pd.isna(a) | pd.isna(b))
     a, b = a[keep], b[keep]
     codes, domain = _domain_codes(np.concatenate([a, b]), labels, "nominal", "the labels")
-    codes_t = torch.as_tensor(np.stack([codes[: len(a)], codes[len(a):]], axis=1))
+    codes_t = to_tensor(np.stack([codes[: len(a)], codes[len(a):]], axis=1))
     kernel = CohenKappa(len(domain), weights)
     return finish(*kernel.compute(kernel.total_stats(codes_t)), "Cohen's kappa")
 
@@ -225,11 +225,11 @@ def fleiss_kappa(counts) -> float:
 
     >>> import workbench
     >>> round(workbench.fleiss_kappa([[3, 0], [0, 3], [2, 1]]), 4)
-    0.5500
+    0.55
     """
     values = _counts(counts, "counts")
     kernel = FleissKappa(values.shape[1])
-    return finish(*kernel.compute(kernel.total_stats(torch.as_tensor(values, dtype=DTYPE))), "Fleiss' kappa")
+    return finish(*kernel.compute(kernel.total_stats(to_tensor(values, dtype=DTYPE))), "Fleiss' kappa")
 
 
 def percent_agreement(data) -> float:
@@ -243,4 +243,4 @@ def percent_agreement(data) -> float:
     """
     values = data.label_counts().to_numpy(dtype=np.float64) if isinstance(data, Ratings) else _counts(data, "counts")
     kernel = PercentAgreement()
-    return finish(*kernel.compute(kernel.total_stats(torch.as_tensor(values, dtype=DTYPE))), "percent agreement")
+    return finish(*kernel.compute(kernel.total_stats(to_tensor(values, dtype=DTYPE))), "percent agreement")

@@ -25,14 +25,25 @@ def category_counts(row: torch.Tensor, code: torch.Tensor, n_rows: int, n_catego
 
 
 def interval_moments(row: torch.Tensor, value: torch.Tensor, n_rows: int, weight=None) -> torch.Tensor:
-    """Per-row (count, sum, sum of squared deviations from the row mean), two-pass for exactness."""
+    """Per-row (count, sum, squared deviations from the row mean, Σ weight²), two-pass for exactness.
+
+    With rating weights (a rater drawn k times in a rater bootstrap has weight k), Σ weight² lets
+    the kernels leave out pairs between copies of the same rater.
+    """
     w = torch.ones_like(value, dtype=DTYPE) if weight is None else weight.to(DTYPE)
     value = value.to(DTYPE)
     count = torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w)
     total = torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w * value)
     mean = total / count.clamp(min=1)
     squares = torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w * (value - mean[row]) ** 2)
-    return torch.stack([count, total, squares], dim=1)
+    self_pairs = count if weight is None else torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w * w)
+    return torch.stack([count, total, squares, self_pairs], dim=1)
+
+
+def pair_scale(m: torch.Tensor, self_pairs: torch.Tensor) -> torch.Tensor:
+    """Krippendorff's 1/(m − 1) per item, generalised to weighted copies: m / (m² − Σ w²); 0 if unpairable."""
+    denominator = m * m - self_pairs
+    return torch.where(denominator > 1e-9, m / torch.where(denominator > 1e-9, denominator, 1.0), 0.0)
 
 
 def _undefined(value: torch.Tensor, reason: torch.Tensor, mask: torch.Tensor, code: int):
@@ -63,12 +74,15 @@ class AlphaCategorical:
         else:
             self._delta = None  # ordinal: depends on the marginals of the data at hand
 
-    def stats(self, counts: torch.Tensor) -> torch.Tensor:
-        """Per-item coincidences ``(n nᵀ − diag n) / (m − 1)``; items with one value contribute zero."""
-        m = counts.sum(dim=1)
-        scale = torch.where(m > 1, 1.0 / (m - 1).clamp(min=1), 0.0)
-        outer = counts[:, :, None] * counts[:, None, :]
-        outer = outer - torch.diag_embed(counts)
+    def stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-item coincidences ``(n nᵀ − diag n) / (m − 1)``; items with one value contribute zero.
+
+        ``self_counts`` (Σ weight² per cell, for weighted copies of raters) replaces ``diag n`` so
+        that pairs between copies of one rater are left out.
+        """
+        self_counts = counts if self_counts is None else self_counts
+        scale = pair_scale(counts.sum(dim=1), self_counts.sum(dim=1))
+        outer = counts[:, :, None] * counts[:, None, :] - torch.diag_embed(self_counts)
         return (outer * scale[:, None, None]).reshape(len(counts), -1)
 
     def total_stats(self, counts: torch.Tensor) -> torch.Tensor:
@@ -114,11 +128,13 @@ class AlphaInterval:
     n_features = 4
 
     def stats(self, moments: torch.Tensor) -> torch.Tensor:
-        count, total, squares = moments.unbind(dim=1)
-        pairable = count > 1
-        mean = total / count.clamp(min=1)
+        count, total, squares = moments[:, :3].unbind(dim=1)
+        self_pairs = moments[:, 3] if moments.shape[1] > 3 else count
+        scale = pair_scale(count, self_pairs)
+        pairable = scale > 0
+        mean = total / count.clamp(min=1e-300)
         sum_sq = squares + count * mean**2
-        within = torch.where(pairable, 2 * count * squares / (count - 1).clamp(min=1), 0.0)
+        within = 2 * count * squares * scale
         zero = torch.zeros_like(count)
         return torch.stack(
             [torch.where(pairable, count, zero), torch.where(pairable, total, zero), torch.where(pairable, sum_sq, zero), within],
@@ -150,10 +166,12 @@ class FleissKappa:
         self.n_categories = n_categories
         self.n_features = n_categories + 2
 
-    def stats(self, counts: torch.Tensor) -> torch.Tensor:
+    def stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
+        self_counts = counts if self_counts is None else self_counts
         m = counts.sum(dim=1)
-        pairable = (m > 1).to(DTYPE)
-        agreement = (counts * (counts - 1)).sum(dim=1) / (m * (m - 1)).clamp(min=1)
+        pairs = m * m - self_counts.sum(dim=1)
+        pairable = (pairs > 1e-9).to(DTYPE)
+        agreement = (counts * counts - self_counts).sum(dim=1) / torch.where(pairs > 1e-9, pairs, 1.0)
         return torch.cat([counts * pairable[:, None], (agreement * pairable)[:, None], pairable[:, None]], dim=1)
 
     def total_stats(self, counts: torch.Tensor) -> torch.Tensor:
@@ -176,8 +194,8 @@ class PercentAgreement:
 
     n_features = 2
 
-    def stats(self, counts: torch.Tensor) -> torch.Tensor:
-        return FleissKappa(counts.shape[1]).stats(counts)[:, -2:]
+    def stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
+        return FleissKappa(counts.shape[1]).stats(counts, self_counts)[:, -2:]
 
     def total_stats(self, counts: torch.Tensor) -> torch.Tensor:
         return self.stats(counts).sum(dim=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..errors import WorkbenchDataError
@@ -22,3 +23,13 @@ def resolve_device(device="auto") -> torch.device:
 
 #: Agreement statistics are float64 on every device: CPU and CUDA give the same numbers (to ~1e-12).
 DTYPE = torch.float64
+
+
+def to_tensor(array, dtype=None, device=None) -> torch.Tensor:
+    """``torch.as_tensor`` for NumPy/pandas data, copying read-only arrays (pandas copy-on-write views)."""
+    if isinstance(array, torch.Tensor):
+        return array.to(dtype=dtype or array.dtype, device=device or array.device)
+    array = np.asarray(array)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.as_tensor(array, dtype=dtype, device=device)

@@ -8,7 +8,7 @@ import torch
 def entropy_bits(p: torch.Tensor) -> torch.Tensor:
     """−Σ p log₂ p over the last axis, with 0·log 0 = 0."""
     logs = torch.where(p > 0, torch.log2(torch.where(p > 0, p, 1.0)), 0.0)
-    return -(p * logs).sum(dim=-1)
+    return -(p * logs).sum(dim=-1) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def jsd_bits(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

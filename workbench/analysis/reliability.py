@@ -1,0 +1,296 @@
+"""``reliability()``: an agreement coefficient per slice, with bootstrap intervals (methods.md M1.2).
+
+One pass builds per-(slice, item) statistics; point values, slices and bootstrap replicates are
+sums of those rows (see :mod:`workbench.kernels.resampling`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.ratings import Ratings
+from ..data.validate import check_level
+from ..errors import WorkbenchDataError
+from ..kernels.agreement import (
+    REASONS,
+    AlphaCategorical,
+    AlphaInterval,
+    CohenKappa,
+    FleissKappa,
+    PercentAgreement,
+    category_counts,
+    interval_moments,
+)
+from ..kernels.device import DTYPE, resolve_device, to_tensor
+from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
+
+METRICS = ("alpha", "fleiss", "cohen", "percent_agreement")
+RESAMPLE = ("items", "raters")
+#: Landis & Koch bands, for display only (methods.md M1.2).
+BANDS = ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (np.inf, "almost perfect"))
+
+
+def band(value: float) -> str | None:
+    """Landis & Koch label of an agreement value (``None`` for NaN; 'poor' below 0)."""
+    if not np.isfinite(value):
+        return None
+    if value < 0:
+        return "poor"
+    return next(name for upper, name in BANDS if value <= upper)
+
+
+@dataclass
+class _Coded:
+    """Ratings reduced to what a kernel needs, with rows = (slice, item) pairs sorted by slice."""
+
+    row: np.ndarray  # row of each rating
+    code: np.ndarray  # category code (categorical) or value (interval), per rating
+    rater: np.ndarray | None  # rater index per rating (None for counts-only data)
+    counts: np.ndarray | None  # counts-only data: per-row counts
+    n_rows: int
+    bounds: np.ndarray  # rows of slice g are bounds[g]:bounds[g+1]
+    slices: list
+    domain: np.ndarray
+
+
+def _slice_labels(ratings: Ratings, by: str | None):
+    """(per-rating slice labels or per-item labels for counts-only data, sorted slice names)."""
+    if by is None:
+        return None, ["all"]
+    if by in ratings.items.columns:
+        source = ratings.items[by]
+        per_item = True
+    elif ratings.has_raters and by in ratings.raters.columns:
+        source, per_item = ratings.raters[by], False
+    elif ratings.has_raters and by in ratings.ratings.columns and by not in ("item_id", "rater_id", "label"):
+        source, per_item = ratings.ratings[by], None
+    else:
+        options = list(ratings.items.columns) + (list(ratings.raters.columns) if ratings.has_raters else [])
+        raise WorkbenchDataError(f"by={by!r} is not an item or rater column; choose one of {', '.join(map(repr, options)) or 'none (no columns)'}")
+    labels = source.astype(object).where(source.notna(), "(missing)")
+    if not ratings.has_raters:
+        return labels.to_numpy(), sorted(pd.unique(labels), key=str)
+    codes = ratings.codes
+    if per_item:
+        labels = labels.to_numpy()[codes.item]
+    elif per_item is False:
+        labels = labels.to_numpy()[codes.rater]
+    else:
+        labels = labels.to_numpy()
+    return labels, sorted(pd.unique(labels), key=str)
+
+
+def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
+    labels, slices = _slice_labels(ratings, by)
+    slice_index = {name: k for k, name in enumerate(slices)}
+    n_items = ratings.n_items
+    if not ratings.has_raters:
+        counts = ratings.label_counts().to_numpy(dtype=np.float64)
+        slice_of_item = np.zeros(n_items, dtype=np.int64) if labels is None else np.array([slice_index[v] for v in labels])
+        order = np.argsort(slice_of_item, kind="stable")
+        bounds = np.searchsorted(slice_of_item[order], np.arange(len(slices) + 1))
+        return _Coded(order, None, None, counts[order], n_items, bounds, slices, _domain(ratings, level))
+    codes = ratings.codes
+    slice_of_rating = np.zeros(len(codes.item), dtype=np.int64) if labels is None else pd.Index(slices).get_indexer(labels)
+    key = slice_of_rating * n_items + codes.item
+    unique_keys, row = np.unique(key, return_inverse=True)
+    bounds = np.searchsorted(unique_keys // n_items, np.arange(len(slices) + 1))
+    domain = _domain(ratings, level)
+    if level in ("interval",) and metric == "alpha":
+        value = codes.value.astype(np.float64) if ratings.level in ("interval", "ratio") else domain[codes.value]
+    elif ratings.level in ("interval", "ratio"):
+        value = np.searchsorted(domain, codes.value)
+    else:
+        value = codes.value
+    return _Coded(row, value, codes.rater, None, len(unique_keys), bounds, slices, domain)
+
+
+def _domain(ratings: Ratings, level: str) -> np.ndarray:
+    """Values of the categories (numbers needed for interval/ratio), in order."""
+    if ratings.level in ("interval", "ratio"):
+        values = ratings.label_counts().columns.to_numpy() if not ratings.has_raters else np.unique(ratings.codes.value)
+        return values.astype(np.float64)
+    categories = np.asarray(ratings.categories, dtype=object)
+    if level in ("interval", "ratio"):
+        try:
+            return categories.astype(np.float64)
+        except (TypeError, ValueError):
+            raise WorkbenchDataError(
+                f"the {level} level needs numeric labels, but the categories are {list(categories)[:5]!r}; use level='ordinal' or 'nominal'"
+            ) from None
+    return categories
+
+
+def _kernel(metric: str, level: str, domain: np.ndarray, device):
+    if metric == "alpha":
+        if level == "interval":
+            return AlphaInterval()
+        values = domain.astype(np.float64) if level == "ratio" else np.zeros(len(domain))
+        return AlphaCategorical(level, to_tensor(values, device=device))
+    if metric == "fleiss":
+        return FleissKappa(len(domain))
+    if metric == "percent_agreement":
+        return PercentAgreement()
+    return CohenKappa(len(domain), None, device=device)
+
+
+def _row_stats(coded: _Coded, kernel, metric: str, level: str, device, weight=None) -> torch.Tensor:
+    if coded.counts is not None:
+        counts = to_tensor(coded.counts, dtype=DTYPE, device=device)
+        if isinstance(kernel, AlphaInterval):
+            from .agreement import moments_from_counts
+
+            return kernel.stats(moments_from_counts(counts, to_tensor(coded.domain, dtype=DTYPE, device=device)))
+        return kernel.stats(counts)
+    row = to_tensor(coded.row, device=device)
+    w = None if weight is None else to_tensor(weight, dtype=DTYPE, device=device)
+    if isinstance(kernel, AlphaInterval):
+        value = to_tensor(coded.code, dtype=DTYPE, device=device)
+        return kernel.stats(interval_moments(row, value - value.mean(), coded.n_rows, w))
+    if isinstance(kernel, CohenKappa):
+        return kernel.stats(_cohen_pairs(coded, device))
+    code = to_tensor(coded.code, device=device)
+    counts = category_counts(row, code, coded.n_rows, len(coded.domain), w)
+    if w is None:
+        return kernel.stats(counts)
+    return kernel.stats(counts, category_counts(row, code, coded.n_rows, len(coded.domain), w * w))
+
+
+def _cohen_pairs(coded: _Coded, device) -> torch.Tensor:
+    """(rows × 2) codes of rater 1 and rater 2 per row; rows lacking either rater get code pair (-1)."""
+    pairs = np.full((coded.n_rows, 2), -1, dtype=np.int64)
+    pairs[coded.row, coded.rater] = coded.code
+    if (pairs < 0).any():
+        raise WorkbenchDataError(
+            f"Cohen's kappa needs both raters on every item; {int((pairs < 0).any(axis=1).sum())} items have only one "
+            "(subset to the shared items, or use alpha, which handles missing ratings)"
+        )
+    return to_tensor(pairs, device=device)
+
+
+def reliability(
+    ratings: Ratings,
+    metric: str = "alpha",
+    level: str | None = None,
+    by: str | None = None,
+    ci: float | None = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+    device="auto",
+    resample: str = "items",
+) -> pd.DataFrame:
+    """Agreement per slice with a percentile bootstrap interval.
+
+    Parameters
+    ----------
+    ratings : Ratings
+    metric : {"alpha", "fleiss", "cohen", "percent_agreement"}
+    level : level of measurement for alpha (default: the data's own)
+    by : item or rater column to slice by (``None``: the whole data set)
+    ci : interval level (``None`` or ``n_boot=0``: no interval)
+    n_boot, seed : bootstrap size and seed; the same seed gives the same interval on any device
+    resample : "items" (default) or "raters" (draws raters with replacement; a rater drawn k
+        times counts k times in each item, and pairs between copies of one rater are left out)
+
+    Returns
+    -------
+    DataFrame, one row per slice: ``metric, level, value, ci_low, ci_high, n_items, n_ratings,
+    n_raters, band, note`` (``note`` gives the reason when ``value`` is NaN).
+
+    Examples
+    --------
+    >>> import workbench
+    >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=10, n_raters=60)
+    >>> table = workbench.reliability(study.ratings, by="split", n_boot=200)
+    >>> table[["split", "n_items", "n_ratings"]].to_string(index=False)
+    '   split  n_items  n_ratings\\nharmless      136       1360\\n helpful      164       1640'
+    >>> bool((table["ci_low"] <= table["value"]).all() and (table["value"] <= table["ci_high"]).all())
+    True
+    """
+    if not isinstance(ratings, Ratings):
+        raise WorkbenchDataError(f"reliability() takes a workbench Ratings, got {type(ratings).__name__}; see workbench.read_ratings")
+    if metric not in METRICS:
+        raise WorkbenchDataError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    level = check_level(level or ratings.level)
+    if metric != "alpha" and level != ratings.level and level in ("interval", "ratio"):
+        raise WorkbenchDataError(f"level={level!r} applies to alpha only; {metric} treats labels as categories")
+    if resample not in RESAMPLE:
+        raise WorkbenchDataError(f"resample must be 'items' or 'raters', got {resample!r}")
+    if ci is not None and not 0 < ci < 1:
+        raise WorkbenchDataError(f"ci must lie in (0, 1), got {ci!r}")
+    if int(n_boot) != n_boot or n_boot < 0:
+        raise WorkbenchDataError(f"n_boot must be a non-negative whole number, got {n_boot!r}")
+    if resample == "raters" and not ratings.has_raters:
+        ratings._need_raters("resampling raters")
+    if metric == "cohen":
+        if not ratings.has_raters or ratings.n_raters != 2:
+            raise WorkbenchDataError(
+                f"Cohen's kappa compares exactly two raters; this data set has {ratings.n_raters or 'no'} raters (use alpha or fleiss)"
+            )
+        if by is not None and ratings.has_raters and by in ratings.raters.columns:
+            raise WorkbenchDataError("Cohen's kappa cannot be sliced by a rater column (each slice would hold one rater)")
+        if resample == "raters":
+            raise WorkbenchDataError("resampling raters is meaningless for Cohen's kappa (two fixed raters)")
+    dev = resolve_device(device)
+    coded = _code(ratings, metric, level, by)
+    kernel = _kernel(metric, level, coded.domain, dev)
+    stats = _row_stats(coded, kernel, metric, level, dev)
+    value, reason = kernel.compute(slice_sums(stats, coded.bounds))
+
+    out = _describe(ratings, coded)
+    out.insert(0, "metric", metric)
+    out.insert(1, "level", level if metric == "alpha" else "nominal")
+    out["value"] = value.cpu().numpy()
+    notes = [REASONS[int(r)] for r in reason.cpu()]
+    low = high = np.full(len(out), np.nan)
+    if ci is not None and n_boot > 0:
+        replicate_values = _bootstrap(coded, kernel, stats, metric, level, n_boot, seed, resample, dev)
+        low_t, high_t, defined = percentile_interval(replicate_values, ci)
+        low, high = low_t.numpy(), high_t.numpy()
+        for g, k in enumerate(defined.tolist()):
+            if k < n_boot and not notes[g]:
+                notes[g] = f"{n_boot - k} of {n_boot} bootstrap replicates undefined"
+    out["ci_low"], out["ci_high"] = low, high
+    out["ci"] = ci if n_boot else None
+    out["n_boot"] = n_boot if ci is not None else 0
+    out["resample"] = resample
+    out["band"] = [band(v) for v in out["value"]]
+    out["note"] = notes
+    if by is None:
+        out = out.drop(columns="slice")
+    else:
+        out = out.rename(columns={"slice": by})
+    columns = ([by] if by else []) + ["metric", "level", "value", "ci_low", "ci_high", "n_items", "n_ratings", "n_raters",
+                                      "band", "ci", "n_boot", "resample", "note"]
+    return out[columns]
+
+
+def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
+    slice_of_row = np.repeat(np.arange(len(coded.slices)), np.diff(coded.bounds))
+    n_items = np.diff(coded.bounds)
+    if coded.counts is not None:
+        n_ratings = np.bincount(slice_of_row, weights=coded.counts.sum(axis=1), minlength=len(coded.slices)).astype(np.int64)
+        n_raters = [None] * len(coded.slices)
+    else:
+        slice_of_rating = slice_of_row[coded.row]
+        n_ratings = np.bincount(slice_of_rating, minlength=len(coded.slices))
+        pairs = np.unique(slice_of_rating * (coded.rater.max() + 1) + coded.rater)
+        n_raters = np.bincount(pairs // (coded.rater.max() + 1), minlength=len(coded.slices))
+    return pd.DataFrame({"slice": coded.slices, "n_items": n_items, "n_ratings": n_ratings, "n_raters": n_raters})
+
+
+def _bootstrap(coded, kernel, stats, metric, level, n_boot, seed, resample, device) -> torch.Tensor:
+    if resample == "items":
+        return kernel.compute(bootstrap_sums(stats, coded.bounds, n_boot, seed))[0]
+    n_raters = int(coded.rater.max()) + 1
+    values = torch.empty(n_boot, len(coded.slices), dtype=DTYPE, device=device)
+    for b in range(n_boot):
+        draws = np.bincount(np.random.default_rng([seed, b]).integers(0, n_raters, n_raters), minlength=n_raters)
+        weight = draws[coded.rater].astype(np.float64)
+        replicate = _row_stats(coded, kernel, metric, level, device, weight=weight)
+        values[b] = kernel.compute(slice_sums(replicate, coded.bounds))[0]
+    return values
