@@ -17,6 +17,7 @@ from ..data.ratings import Ratings
 from ..data.validate import check_level
 from ..errors import UndefinedMetricWarning, WorkbenchDataError, show
 from ..kernels.agreement import (
+    NO_PAIRABLE,
     REASONS,
     AlphaCategorical,
     AlphaInterval,
@@ -122,7 +123,7 @@ def krippendorff_alpha(
         unit = np.nonzero(present.T)[0]  # unit index of each present value, unit-major
         values = matrix.T[present.T]
         if len(values) == 0:
-            raise WorkbenchDataError("reliability_data holds no values (all missing)")
+            return finish(torch.tensor(float("nan")), torch.tensor(NO_PAIRABLE), "Krippendorff's alpha")
         if level == "interval":
             numbers = _numeric(values, level, "reliability_data")
             if value_domain is not None:
