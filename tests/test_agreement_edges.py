@@ -53,7 +53,7 @@ def test_fleiss_undefined_cases():
     (lambda: workbench.krippendorff_alpha(value_counts=[[1, -1], [2, 0]]), "non-negative counts; row 0, column 1 has -1"),
     (lambda: workbench.krippendorff_alpha([[1, 2]], level_of_measurement="nominel"), "unknown level of measurement 'nominel'"),
     (lambda: workbench.krippendorff_alpha([[1, 2]], value_counts=[[1]]), "exactly one of"),
-    (lambda: workbench.krippendorff_alpha([[1, 2], [1, 3]], level_of_measurement="nominal", value_domain=[1, 2]), "3, which is not in value_domain"),
+    (lambda: workbench.krippendorff_alpha([[1, 2], [1, 3]], level_of_measurement="nominal", value_domain=[1, 2]), r"holds 3(\.0)?, which is not in value_domain"),
     (lambda: workbench.krippendorff_alpha([[1, -2], [1, 3]], level_of_measurement="ratio"), "non-negative"),
     (lambda: workbench.cohen_kappa([1, 2], [1]), "same length"),
     (lambda: workbench.cohen_kappa([1, 2], [1, 2], weights="cubic"), "weights must be"),

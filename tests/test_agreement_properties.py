@@ -127,7 +127,7 @@ def test_fleiss_matches_statsmodels(seed, items, raters, k):
 @given(data=reliability_matrices(), cuts=st.lists(st.integers(0, 25), max_size=4))
 def test_partitioned_statistics_sum_to_the_whole(level, data, cuts):
     """Items split into chunks, per-chunk statistics summed, give the whole data set's alpha."""
-    from workbench.analysis.reliability import _code, _kernel, _row_stats
+    from workbench.analysis.reliability import _code, _inputs, _kernel
     from workbench.kernels.resampling import slice_sums
 
     if np.isnan(data).all():
@@ -135,7 +135,7 @@ def test_partitioned_statistics_sum_to_the_whole(level, data, cuts):
     ratings = workbench.Ratings.from_matrix(data, level=level)
     coded = _code(ratings, "alpha", level, None)
     kernel = _kernel("alpha", level, coded.domain, "cpu")
-    stats = _row_stats(coded, kernel, "alpha", level, "cpu")
+    stats = kernel.stats(*_inputs(coded, kernel, "cpu"))
     bounds = np.unique(np.clip([0, *cuts, len(stats)], 0, len(stats)))
     parts = slice_sums(stats, bounds).sum(dim=0)
     with warnings.catch_warnings():

@@ -60,11 +60,12 @@ def _domain_codes(values: np.ndarray, value_domain, level: str, what: str) -> tu
         if (codes < 0).any():
             raise WorkbenchDataError(f"{what} holds {show(values[codes < 0][0])}, which is not in value_domain")
         return codes.astype(np.int64), domain
-    kinds = {type(v).__name__ if isinstance(v, str) else "number" for v in values}
-    if len(kinds) > 1:
-        raise WorkbenchDataError(f"{what} mixes text and numbers; give one type (or a value_domain)")
-    domain, codes = np.unique(values, return_inverse=True)
-    return codes.astype(np.int64), domain
+    if values.dtype == object:
+        kinds = {type(v).__name__ if isinstance(v, str) else "number" for v in values}
+        if len(kinds) > 1:
+            raise WorkbenchDataError(f"{what} mixes text and numbers; give one type (or a value_domain)")
+    codes, domain = pd.factorize(values, sort=True)  # hashing: O(n), sorts only the distinct values
+    return codes.astype(np.int64, copy=False), np.asarray(domain)
 
 
 def _alpha_kernel(level: str, domain: np.ndarray, device: torch.device):
@@ -119,9 +120,14 @@ def krippendorff_alpha(
     dev = resolve_device(device)
     if reliability_data is not None:
         matrix = _matrix(reliability_data)
+        if matrix.dtype == np.float64 and value_domain is None and not (level == "ratio" and (matrix < 0).any()):
+            dense = _dense_numeric(matrix, level, dev)
+            if dense is not None:
+                kernel, stats = dense
+                return finish(*kernel.compute(stats), "Krippendorff's alpha")
         present = ~pd.isna(matrix)
-        unit = np.nonzero(present.T)[0]  # unit index of each present value, unit-major
-        values = matrix.T[present.T]
+        unit = np.nonzero(present)[1]  # unit index of each present value (rater-major order)
+        values = matrix[present]
         if len(values) == 0:
             return finish(torch.tensor(float("nan")), torch.tensor(NO_PAIRABLE), "Krippendorff's alpha")
         if level == "interval":
@@ -129,9 +135,7 @@ def krippendorff_alpha(
             if value_domain is not None:
                 _domain_codes(numbers, value_domain, level, "reliability_data")
             numbers = numbers - numbers.mean()
-            moments = interval_moments(
-                to_tensor(unit, device=dev), to_tensor(numbers, device=dev), matrix.shape[1]
-            )
+            moments = interval_moments(to_tensor(unit, device=dev), to_tensor(numbers, device=dev), matrix.shape[1])
             kernel = AlphaInterval()
             return finish(*kernel.compute(kernel.total_stats(moments)), "Krippendorff's alpha")
         if level == "ratio":
@@ -154,6 +158,52 @@ def krippendorff_alpha(
     return finish(*kernel.compute(kernel.total_stats(counts)), "Krippendorff's alpha")
 
 
+#: Numeric matrices whose values lie on a unit grid of at most this many points are counted densely.
+DENSE_MAX_VALUES = 16
+
+
+def _dense_numeric(data: np.ndarray, level: str, device):
+    """(kernel, summed statistics) straight from a numeric raters × units matrix, or None for the general path.
+
+    Interval: per-unit moments are column reductions. Other levels, when the values lie on a unit
+    grid of ≤ DENSE_MAX_VALUES points: one comparison per value gives the unit × value counts. No
+    long-format copy is made; this coding step runs in NumPy (fastest on the host), the statistics
+    go to ``device``.
+    """
+    present = ~np.isnan(data)
+    n_present = np.count_nonzero(present)
+    if n_present == 0:
+        return None
+    units = data.shape[1]
+    if level == "interval":
+        x = np.where(present, data - np.nansum(data) / n_present, 0.0)
+        count = present.sum(axis=0, dtype=np.float64)
+        total = x.sum(axis=0)
+        mean = total / np.maximum(count, 1)
+        squares = (np.where(present, x - mean, 0.0) ** 2).sum(axis=0)
+        kernel = AlphaInterval()
+        moments = to_tensor(np.stack([count, total, squares], axis=1), device=device)
+        return kernel, kernel.total_stats(moments)
+    low, high = np.nanmin(data), np.nanmax(data)
+    if high - low >= DENSE_MAX_VALUES:
+        return None
+    grid = low + np.arange(int(high - low) + 1)
+    columns = []
+    for value in grid:  # one compare per grid value, accumulated rater by rater (cache-friendly)
+        column = np.zeros(units, dtype=np.int32)
+        for row in data:
+            column += row == value
+        columns.append(column)
+    counts = np.stack(columns, axis=1)
+    if counts.sum(dtype=np.int64) != n_present:  # some values are off the unit grid: take the general path
+        return None
+    used = counts.sum(axis=0) > 0
+    counts = to_tensor(counts[:, used], dtype=DTYPE, device=device)
+    domain = to_tensor(grid[used], dtype=DTYPE, device=device)
+    kernel = AlphaCategorical(level, domain if level == "ratio" else torch.zeros_like(domain))
+    return kernel, kernel.total_stats(counts)
+
+
 def moments_from_counts(counts: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     """Per-item (count, sum, squared deviations) of centred values from an items × values count matrix."""
     m = counts.sum(dim=1)
@@ -166,12 +216,16 @@ def moments_from_counts(counts: torch.Tensor, values: torch.Tensor) -> torch.Ten
 
 
 def _matrix(data) -> np.ndarray:
+    """The raters × units matrix as float64 when it is numeric (fast path), else as objects."""
     if isinstance(data, pd.DataFrame):
-        data = data.to_numpy(dtype=object)
+        data = data.to_numpy()
     try:
-        array = np.asarray(data, dtype=object)
-    except ValueError as err:
-        raise WorkbenchDataError(f"reliability_data must be a rectangular raters × units matrix: {err}") from None
+        array = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        try:
+            array = np.asarray(data, dtype=object)
+        except ValueError as err:
+            raise WorkbenchDataError(f"reliability_data must be a rectangular raters × units matrix: {err}") from None
     if array.ndim != 2:
         raise WorkbenchDataError(
             f"reliability_data must be a rectangular 2-D matrix (raters × units), got {array.ndim}-D"

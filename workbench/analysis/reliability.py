@@ -57,47 +57,47 @@ class _Coded:
     domain: np.ndarray
 
 
-def _slice_labels(ratings: Ratings, by: str | None):
-    """(per-rating slice labels or per-item labels for counts-only data, sorted slice names)."""
+def _slice_codes(ratings: Ratings, by: str | None) -> tuple[np.ndarray | None, list]:
+    """Slice code of each rating (of each item for counts-only data) and the slice names, in natural order."""
     if by is None:
         return None, ["all"]
     if by in ratings.items.columns:
-        source = ratings.items[by]
-        per_item = True
+        source, per = ratings.items[by], "item"
     elif ratings.has_raters and by in ratings.raters.columns:
-        source, per_item = ratings.raters[by], False
+        source, per = ratings.raters[by], "rater"
     elif ratings.has_raters and by in ratings.ratings.columns and by not in ("item_id", "rater_id", "label"):
-        source, per_item = ratings.ratings[by], None
+        source, per = ratings.ratings[by], "rating"
     else:
         options = list(ratings.items.columns) + (list(ratings.raters.columns) if ratings.has_raters else [])
         raise WorkbenchDataError(f"by={by!r} is not an item or rater column; choose one of {', '.join(map(repr, options)) or 'none (no columns)'}")
-    labels = source.astype(object).where(source.notna(), "(missing)")
-    if not ratings.has_raters:
-        return labels.to_numpy(), sorted(pd.unique(labels), key=str)
-    codes = ratings.codes
-    if per_item:
-        labels = labels.to_numpy()[codes.item]
-    elif per_item is False:
-        labels = labels.to_numpy()[codes.rater]
-    else:
-        labels = labels.to_numpy()
-    return labels, sorted(pd.unique(labels), key=str)
+    try:
+        codes, names = pd.factorize(source, sort=True)
+    except TypeError:  # mixed types: order as text
+        codes, names = pd.factorize(source.astype(str).where(source.notna()), sort=True)
+    names = list(names)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(names), codes)
+        names.append("(missing)")
+    if per == "item" and ratings.has_raters:
+        codes = codes[ratings.codes.item]
+    elif per == "rater":
+        codes = codes[ratings.codes.rater]
+    return codes.astype(np.int64), names
 
 
 def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
-    labels, slices = _slice_labels(ratings, by)
-    slice_index = {name: k for k, name in enumerate(slices)}
+    slice_code, slices = _slice_codes(ratings, by)
     n_items = ratings.n_items
     if not ratings.has_raters:
         counts = ratings.label_counts().to_numpy(dtype=np.float64)
-        slice_of_item = np.zeros(n_items, dtype=np.int64) if labels is None else np.array([slice_index[v] for v in labels])
+        slice_of_item = np.zeros(n_items, dtype=np.int64) if slice_code is None else slice_code
         order = np.argsort(slice_of_item, kind="stable")
         bounds = np.searchsorted(slice_of_item[order], np.arange(len(slices) + 1))
         return _Coded(order, None, None, counts[order], n_items, bounds, slices, _domain(ratings, level))
     codes = ratings.codes
-    slice_of_rating = np.zeros(len(codes.item), dtype=np.int64) if labels is None else pd.Index(slices).get_indexer(labels)
+    slice_of_rating = np.zeros(len(codes.item), dtype=np.int64) if slice_code is None else slice_code
     key = slice_of_rating * n_items + codes.item
-    unique_keys, row = np.unique(key, return_inverse=True)
+    row, unique_keys = pd.factorize(key, sort=True)  # hashing, O(ratings); rows end up sorted by slice
     bounds = np.searchsorted(unique_keys // n_items, np.arange(len(slices) + 1))
     domain = _domain(ratings, level)
     if level in ("interval",) and metric == "alpha":
@@ -138,26 +138,32 @@ def _kernel(metric: str, level: str, domain: np.ndarray, device):
     return CohenKappa(len(domain), None, device=device)
 
 
-def _row_stats(coded: _Coded, kernel, metric: str, level: str, device, weight=None) -> torch.Tensor:
+def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
+    """The kernel's per-row input (counts, moments or rater pairs), optionally with rating weights."""
     if coded.counts is not None:
         counts = to_tensor(coded.counts, dtype=DTYPE, device=device)
         if isinstance(kernel, AlphaInterval):
             from .agreement import moments_from_counts
 
-            return kernel.stats(moments_from_counts(counts, to_tensor(coded.domain, dtype=DTYPE, device=device)))
-        return kernel.stats(counts)
+            return (moments_from_counts(counts, to_tensor(coded.domain, dtype=DTYPE, device=device)),)
+        return (counts,)
     row = to_tensor(coded.row, device=device)
     w = None if weight is None else to_tensor(weight, dtype=DTYPE, device=device)
     if isinstance(kernel, AlphaInterval):
         value = to_tensor(coded.code, dtype=DTYPE, device=device)
-        return kernel.stats(interval_moments(row, value - value.mean(), coded.n_rows, w))
+        return (interval_moments(row, value - value.mean(), coded.n_rows, w),)
     if isinstance(kernel, CohenKappa):
-        return kernel.stats(_cohen_pairs(coded, device))
+        return (_cohen_pairs(coded, device),)
     code = to_tensor(coded.code, device=device)
     counts = category_counts(row, code, coded.n_rows, len(coded.domain), w)
     if w is None:
-        return kernel.stats(counts)
-    return kernel.stats(counts, category_counts(row, code, coded.n_rows, len(coded.domain), w * w))
+        return (counts,)
+    return counts, category_counts(row, code, coded.n_rows, len(coded.domain), w * w)
+
+
+def _slice_totals(kernel, inputs: tuple, bounds: np.ndarray) -> torch.Tensor:
+    """Summed statistics per slice, each slice reduced by the kernel's own (matrix-product) total."""
+    return torch.stack([kernel.total_stats(*(x[lo:hi] for x in inputs)) for lo, hi in zip(bounds[:-1], bounds[1:])])
 
 
 def _cohen_pairs(coded: _Coded, device) -> torch.Tensor:
@@ -238,8 +244,8 @@ def reliability(
     dev = resolve_device(device)
     coded = _code(ratings, metric, level, by)
     kernel = _kernel(metric, level, coded.domain, dev)
-    stats = _row_stats(coded, kernel, metric, level, dev)
-    value, reason = kernel.compute(slice_sums(stats, coded.bounds))
+    inputs = _inputs(coded, kernel, dev)
+    value, reason = kernel.compute(_slice_totals(kernel, inputs, coded.bounds))
 
     out = _describe(ratings, coded)
     out.insert(0, "metric", metric)
@@ -248,7 +254,7 @@ def reliability(
     notes = [REASONS[int(r)] for r in reason.cpu()]
     low = high = np.full(len(out), np.nan)
     if ci is not None and n_boot > 0:
-        replicate_values = _bootstrap(coded, kernel, stats, metric, level, n_boot, seed, resample, dev)
+        replicate_values = _bootstrap(coded, kernel, inputs, n_boot, seed, resample, dev)
         low_t, high_t, defined = percentile_interval(replicate_values, ci)
         low, high = low_t.numpy(), high_t.numpy()
         for g, k in enumerate(defined.tolist()):
@@ -278,19 +284,19 @@ def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
     else:
         slice_of_rating = slice_of_row[coded.row]
         n_ratings = np.bincount(slice_of_rating, minlength=len(coded.slices))
-        pairs = np.unique(slice_of_rating * (coded.rater.max() + 1) + coded.rater)
+        pairs = pd.unique(slice_of_rating * (coded.rater.max() + 1) + coded.rater)
         n_raters = np.bincount(pairs // (coded.rater.max() + 1), minlength=len(coded.slices))
     return pd.DataFrame({"slice": coded.slices, "n_items": n_items, "n_ratings": n_ratings, "n_raters": n_raters})
 
 
-def _bootstrap(coded, kernel, stats, metric, level, n_boot, seed, resample, device) -> torch.Tensor:
+def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device) -> torch.Tensor:
     if resample == "items":
-        return kernel.compute(bootstrap_sums(stats, coded.bounds, n_boot, seed))[0]
+        return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
     n_raters = int(coded.rater.max()) + 1
+    rng = np.random.default_rng(seed)
     values = torch.empty(n_boot, len(coded.slices), dtype=DTYPE, device=device)
     for b in range(n_boot):
-        draws = np.bincount(np.random.default_rng([seed, b]).integers(0, n_raters, n_raters), minlength=n_raters)
-        weight = draws[coded.rater].astype(np.float64)
-        replicate = _row_stats(coded, kernel, metric, level, device, weight=weight)
+        draws = np.bincount(rng.integers(0, n_raters, n_raters), minlength=n_raters)
+        replicate = kernel.stats(*_inputs(coded, kernel, device, weight=draws[coded.rater].astype(np.float64)))
         values[b] = kernel.compute(slice_sums(replicate, coded.bounds))[0]
     return values

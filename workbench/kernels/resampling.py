@@ -3,8 +3,9 @@
 Rows of a statistics matrix (K × F) are items, or (slice, item) pairs sorted by slice. A
 bootstrap replicate resamples rows *within* each slice with replacement; its statistics are the
 count-weighted sum of rows — a (replicates × rows) @ (rows × F) product done in chunks of
-replicates. Replicate b's draws come from its own generator seeded by (seed, b), so results do
-not depend on the chunk size or the device.
+replicates. The draws come from one NumPy generator read in replicate order (one float64 per
+draw, so a chunk of a replicates then b replicates reads exactly what a + b would), so results
+do not depend on the chunk size or the device.
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ def slice_sums(stats: torch.Tensor, bounds: np.ndarray) -> torch.Tensor:
     return cumulative[index[1:]] - cumulative[index[:-1]]
 
 
-def replicate_counts(n_rows: int, bounds: np.ndarray, replicates: range, seed: int) -> np.ndarray:
-    """(len(replicates) × n_rows) resampling counts: each slice's rows drawn with replacement, own size."""
+def replicate_counts(rng: np.random.Generator, n_replicates: int, bounds: np.ndarray) -> np.ndarray:
+    """(n_replicates × rows) resampling counts: each slice's rows drawn with replacement, own size.
+
+    Reads exactly ``n_replicates × rows`` uniforms from ``rng`` (replicate-major).
+    """
+    n_rows = int(bounds[-1])
     sizes = np.diff(bounds)
     starts = np.repeat(bounds[:-1], sizes)
     spans = np.repeat(sizes, sizes)
-    out = np.empty((len(replicates), n_rows), dtype=np.float64)
-    for k, b in enumerate(replicates):
-        u = np.random.default_rng([seed, b]).random(n_rows)
-        out[k] = np.bincount(starts + (u * spans).astype(np.int64), minlength=n_rows)
-    return out
+    u = rng.random((n_replicates, n_rows))
+    drawn = starts + (u * spans).astype(np.int64) + (np.arange(n_replicates) * n_rows)[:, None]
+    return np.bincount(drawn.ravel(), minlength=n_replicates * n_rows).reshape(n_replicates, n_rows).astype(np.float64)
 
 
 def bootstrap_sums(
@@ -42,9 +45,10 @@ def bootstrap_sums(
     n_slices = len(bounds) - 1
     out = torch.empty(n_boot, n_slices, n_features, dtype=DTYPE, device=stats.device)
     per_chunk = max(1, chunk_elements // max(n_rows, 1))
+    rng = np.random.default_rng(seed)
     for first in range(0, n_boot, per_chunk):
         batch = range(first, min(n_boot, first + per_chunk))
-        weights = torch.as_tensor(replicate_counts(n_rows, bounds, batch, seed), dtype=DTYPE, device=stats.device)
+        weights = torch.as_tensor(replicate_counts(rng, len(batch), bounds), dtype=DTYPE, device=stats.device)
         for g in range(n_slices):
             lo, hi = int(bounds[g]), int(bounds[g + 1])
             out[batch.start : batch.stop, g] = weights[:, lo:hi] @ stats[lo:hi]

@@ -1,0 +1,164 @@
+"""Agreement kernels vs the `krippendorff` package, measured in the same run (run by hand).
+
+    python benchmarks/bench_agreement.py            # full table (~2-4 min on 2 CPU cores)
+    python benchmarks/bench_agreement.py --quick    # smaller sizes, for a smoke run
+    python benchmarks/bench_agreement.py --device cuda
+
+Each row times ours and the peer on the same input (best of several runs) and prints the ratio
+ours/peer (< 1: we are faster). Peak memory is the peak resident set of a fresh process running
+one call, minus that process's resident set before the call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import torch
+
+import workbench
+from workbench.kernels.device import resolve_device
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+def matrix(units: int, raters: int, missing: float, seed: int = 0, values: int = 5) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(1, values + 1, size=units)
+    data = np.where(rng.random((raters, units)) < 0.6, truth, rng.integers(1, values + 1, size=(raters, units))).astype(float)
+    data[rng.random(data.shape) < missing] = np.nan
+    return data
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def row(rows, case, ours_fn, peer_fn, repeat=3, agree=None):
+    ours_t, ours_v = best(ours_fn, repeat)
+    peer_t, peer_v = best(peer_fn, repeat)
+    diff = agree(ours_v, peer_v) if agree else abs(float(ours_v) - float(peer_v))
+    rows.append({"case": case, "ours_s": ours_t, "peer_s": peer_t, "ratio": ours_t / peer_t, "max_abs_diff": diff})
+    print(f"{case:<58} ours {ours_t:8.3f}s  peer {peer_t:8.3f}s  ratio {ours_t / peer_t:6.3f}  |diff| {diff:.1e}", flush=True)
+
+
+def ratings_from_matrix(data: np.ndarray, slices: int | None = None) -> workbench.Ratings:
+    raters, units = data.shape
+    rater, unit = np.nonzero(~np.isnan(data))
+    frame = pd.DataFrame({"item_id": unit, "rater_id": rater, "label": data[rater, unit].astype(int)})
+    items = None
+    if slices:
+        items = pd.DataFrame({"slice": np.arange(units) % slices}, index=np.arange(units).astype(str))
+    return workbench.Ratings.from_frame(frame, level="nominal", items=items, item_columns=[], rater_columns=[])
+
+
+def fresh(ratings: workbench.Ratings) -> workbench.Ratings:
+    ratings.__dict__.pop("codes", None)  # time the coding too, as a first call would
+    return ratings
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith(field + ":"))
+
+
+def measure_memory(args: tuple, code: str) -> float:
+    """MiB of peak resident-set growth while a fresh interpreter runs ``code`` on ``matrix(*args)``.
+
+    The peak (VmHWM) is reset after the data are built (``/proc/self/clear_refs``), so only the call counts.
+    """
+    script = (
+        "import numpy as np, krippendorff, workbench, torch, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from benchmarks.bench_agreement import matrix, _status_kib\n"
+        f"data = matrix(*{args!r})\n"
+        "workbench.krippendorff_alpha([[1, 2], [1, 2]], level_of_measurement='nominal')\n"
+        "open('/proc/self/clear_refs', 'w').write('5')\n"
+        "before = _status_kib('VmRSS')\n"
+        f"{code}\n"
+        "print((_status_kib('VmHWM') - before) / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", help="write the rows here")
+    args = parser.parse_args()
+    device = str(resolve_device(args.device))
+    warnings.simplefilter("ignore")
+    scale = 10 if args.quick else 1
+    rows: list[dict] = []
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+          f"device {device}{' (' + torch.cuda.get_device_name() + ')' if device.startswith('cuda') else ''}; "
+          f"torch {torch.__version__}, krippendorff {krippendorff.__version__ if hasattr(krippendorff, '__version__') else '0.9'}")
+    alpha = lambda data, level: (lambda: workbench.krippendorff_alpha(data, level_of_measurement=level, device=device))
+    peer = lambda data, level: (lambda: krippendorff.alpha(data, level_of_measurement=level))
+
+    data = matrix(2000 // scale, 100, 0.7)
+    row(rows, f"alpha nominal {data.shape[1]:,} units × 100 raters, 70 % missing", alpha(data, "nominal"), peer(data, "nominal"))
+
+    data = matrix(50_000 // scale, 5, 0.0)
+    for level in LEVELS:
+        row(rows, f"alpha {level} {data.shape[1]:,} × 5 ({data.size:,} labels)", alpha(data, level), peer(data, level))
+
+    data = matrix(1_000_000 // scale, 10, 0.0)
+    for level in ("nominal", "interval"):
+        row(rows, f"alpha {level} {data.shape[1]:,} × 10 ({data.size:,} labels)", alpha(data, level), peer(data, level), repeat=2)
+
+    # bootstrap: 1,000 resamples of items, ours batched vs a loop over krippendorff.alpha
+    data = matrix(2000, 20, 0.0)
+    ratings = ratings_from_matrix(data)
+    n_boot = 1000 // scale
+    def peer_boot():
+        values = [krippendorff.alpha(data[:, np.random.default_rng([0, b]).integers(0, data.shape[1], data.shape[1])],
+                                     level_of_measurement="nominal") for b in range(n_boot)]
+        return np.percentile(values, [2.5, 97.5])
+    def ours_boot():
+        table = workbench.reliability(fresh(ratings), n_boot=n_boot, device=device)
+        return table[["ci_low", "ci_high"]].to_numpy()[0]
+    row(rows, f"bootstrap CI, {n_boot:,} resamples, 2,000 × 20", ours_boot, peer_boot, repeat=1,
+        agree=lambda a, b: float(np.abs(np.asarray(a) - np.asarray(b)).max()))
+
+    # 50 slices (item slices) vs a loop of krippendorff.alpha per slice
+    data = matrix(50_000 // scale, 5, 0.2)
+    ratings = ratings_from_matrix(data, slices=50)
+    slice_of_unit = np.arange(data.shape[1]) % 50
+    def peer_slices():
+        return np.array([krippendorff.alpha(data[:, slice_of_unit == g], level_of_measurement="nominal") for g in range(50)])
+    def ours_slices():
+        return workbench.reliability(fresh(ratings), by="slice", ci=None, device=device)["value"].to_numpy()
+    row(rows, f"alpha for 50 slices of {data.shape[1]:,} × 5 (20 % missing)", ours_slices, peer_slices,
+        agree=lambda a, b: float(np.abs(a - b).max()))
+
+    big = (1_000_000 // scale, 10, 0.0)
+    ours_mb = measure_memory(big, f"workbench.krippendorff_alpha(data, level_of_measurement='nominal', device={device!r})")
+    peer_mb = measure_memory(big, "krippendorff.alpha(data, level_of_measurement='nominal')")
+    rows.append({"case": f"peak memory, alpha nominal {big[0]:,} × 10 (MiB)", "ours_s": ours_mb, "peer_s": peer_mb,
+                 "ratio": ours_mb / peer_mb, "max_abs_diff": 0.0})
+    print(f"{rows[-1]['case']:<58} ours {ours_mb:8.0f}MB peer {peer_mb:8.0f}MB ratio {ours_mb / peer_mb:6.3f}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"device": device, "rows": rows}, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
