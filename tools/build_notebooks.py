@@ -40,6 +40,16 @@ ask) sit near the middle; manifest ones near the ends:"""),
     ("code", CHECK + """by_class = pairs.join(study.truth["items"]["subjectivity"])
 spread = (by_class["p_a"] - 0.5).abs().groupby(by_class["subjectivity"]).mean()
 print(spread.round(3).to_string())"""),
+    ("md", """## How reliable are these labels?
+
+Krippendorff's alpha over all raters, and per rater group, with 95 % bootstrap intervals over items.
+Agreement is low overall (the study mixes manifest and latent-projective items and has inattentive
+users); `band` is the Landis & Koch label, for display only."""),
+    ("code", CHECK + """table = workbench.reliability(ratings, by="age_band", n_boot=500, seed=0)
+print(table[["age_band", "value", "ci_low", "ci_high", "n_raters", "band"]].round(3).to_string(index=False))"""),
+    ("md", """Per item: counts, shares, the majority (ties are flagged, never broken at random), entropy in bits:"""),
+    ("code", CHECK + """items = workbench.item_table(ratings)
+print(items[["n_A", "n_B", "majority", "majority_tie", "entropy_bits", "agreement"]].head().round(3).to_string())"""),
     ("md", """## The Overview, inline
 
 The same component the app serves (`workbench serve`) renders in the notebook:"""),

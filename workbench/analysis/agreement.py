@@ -176,11 +176,16 @@ def _dense_numeric(data: np.ndarray, level: str, device):
         return None
     units = data.shape[1]
     if level == "interval":
-        x = np.where(present, data - np.nansum(data) / n_present, 0.0)
-        count = present.sum(axis=0, dtype=np.float64)
-        total = x.sum(axis=0)
+        # accumulate rater by rater: cache-friendly, no raters × units temporaries
+        centre = np.nansum(data) / n_present
+        count, total = np.zeros(units), np.zeros(units)
+        for row, seen in zip(data, present):
+            count += seen
+            total += np.where(seen, row - centre, 0.0)
         mean = total / np.maximum(count, 1)
-        squares = (np.where(present, x - mean, 0.0) ** 2).sum(axis=0)
+        squares = np.zeros(units)
+        for row, seen in zip(data, present):
+            squares += np.where(seen, row - centre - mean, 0.0) ** 2
         kernel = AlphaInterval()
         moments = to_tensor(np.stack([count, total, squares], axis=1), device=device)
         return kernel, kernel.total_stats(moments)

@@ -96,9 +96,20 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
         return _Coded(order, None, None, counts[order], n_items, bounds, slices, _domain(ratings, level))
     codes = ratings.codes
     slice_of_rating = np.zeros(len(codes.item), dtype=np.int64) if slice_code is None else slice_code
-    key = slice_of_rating * n_items + codes.item
-    row, unique_keys = pd.factorize(key, sort=True)  # hashing, O(ratings); rows end up sorted by slice
-    bounds = np.searchsorted(unique_keys // n_items, np.arange(len(slices) + 1))
+    if by is None or by in ratings.items.columns:
+        # item-level slices: rows are items, ordered by slice (no hashing over ratings)
+        slice_of_item = np.zeros(n_items, dtype=np.int64)
+        slice_of_item[codes.item] = slice_of_rating
+        order = np.argsort(slice_of_item, kind="stable")
+        row_of_item = np.empty(n_items, dtype=np.int64)
+        row_of_item[order] = np.arange(n_items)
+        row, n_rows = row_of_item[codes.item], n_items
+        bounds = np.searchsorted(slice_of_item[order], np.arange(len(slices) + 1))
+    else:
+        key = slice_of_rating * n_items + codes.item
+        row, unique_keys = pd.factorize(key, sort=True)  # hashing, O(ratings); rows end up sorted by slice
+        n_rows = len(unique_keys)
+        bounds = np.searchsorted(unique_keys // n_items, np.arange(len(slices) + 1))
     domain = _domain(ratings, level)
     if level in ("interval",) and metric == "alpha":
         value = codes.value.astype(np.float64) if ratings.level in ("interval", "ratio") else domain[codes.value]
@@ -106,7 +117,7 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
         value = np.searchsorted(domain, codes.value)
     else:
         value = codes.value
-    return _Coded(row, value, codes.rater, None, len(unique_keys), bounds, slices, domain)
+    return _Coded(row, value, codes.rater, None, n_rows, bounds, slices, domain)
 
 
 def _domain(ratings: Ratings, level: str) -> np.ndarray:
@@ -284,8 +295,10 @@ def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
     else:
         slice_of_rating = slice_of_row[coded.row]
         n_ratings = np.bincount(slice_of_rating, minlength=len(coded.slices))
-        pairs = pd.unique(slice_of_rating * (coded.rater.max() + 1) + coded.rater)
-        n_raters = np.bincount(pairs // (coded.rater.max() + 1), minlength=len(coded.slices))
+        n_all = int(coded.rater.max()) + 1
+        seen = np.zeros(len(coded.slices) * n_all, dtype=bool)
+        seen[slice_of_rating * n_all + coded.rater] = True
+        n_raters = seen.reshape(len(coded.slices), n_all).sum(axis=1)
     return pd.DataFrame({"slice": coded.slices, "n_items": n_items, "n_ratings": n_ratings, "n_raters": n_raters})
 
 
