@@ -34,7 +34,8 @@ def reliability_matrices(draw, continuous=False):
 
 def _reference(data, level):
     try:
-        return krippendorff.alpha(reliability_data=data, level_of_measurement=level)
+        with np.errstate(all="ignore"):  # the package divides 0/0 in some undefined cases
+            return krippendorff.alpha(reliability_data=data, level_of_measurement=level)
     except ValueError:  # the package refuses undefined cases; we return NaN with a reason
         return np.nan
 
