@@ -46,9 +46,19 @@ def pair_scale(m: torch.Tensor, self_pairs: torch.Tensor) -> torch.Tensor:
     return torch.where(denominator > 1e-9, m / torch.where(denominator > 1e-9, denominator, 1.0), 0.0)
 
 
-def _undefined(value: torch.Tensor, reason: torch.Tensor, mask: torch.Tensor, code: int):
-    reason = torch.where(mask & (reason == 0), torch.full_like(reason, code), reason)
-    return torch.where(mask, torch.full_like(value, float("nan")), value), reason
+def with_reasons(value: torch.Tensor, *conditions: tuple[torch.Tensor, int]):
+    """NaN where a (mask, reason code) condition holds; the first condition that holds gives the reason."""
+    reason = torch.zeros(value.shape, dtype=torch.int64, device=value.device)
+    for mask, code in conditions:
+        reason = torch.where(mask & (reason == 0), torch.full_like(reason, code), reason)
+        value = torch.where(mask, torch.full_like(value, float("nan")), value)
+    return value, reason
+
+
+def _alpha(n: torch.Tensor, observed: torch.Tensor, expected: torch.Tensor):
+    """α = 1 − (n − 1)·Σ o·δ² / Σ n_c n_k δ², undefined without pairable values or expected disagreement."""
+    value = 1.0 - (n - 1) * observed / torch.where(expected > 0, expected, 1.0)
+    return with_reasons(value, (n < 2, NO_PAIRABLE), (expected <= 0, ZERO_EXPECTED))
 
 
 class AlphaCategorical:
@@ -111,11 +121,7 @@ class AlphaCategorical:
         delta = self.delta(n_c)
         observed = (o * delta).sum(dim=(-2, -1))
         expected = (n_c[..., :, None] * n_c[..., None, :] * delta).sum(dim=(-2, -1))
-        value = 1.0 - (n - 1) * observed / torch.where(expected > 0, expected, 1.0)
-        reason = torch.zeros(value.shape, dtype=torch.int64, device=value.device)
-        value, reason = _undefined(value, reason, n < 2, NO_PAIRABLE)
-        value, reason = _undefined(value, reason, expected <= 0, ZERO_EXPECTED)
-        return value, reason
+        return _alpha(n, observed, expected)
 
 
 class AlphaInterval:
@@ -148,11 +154,7 @@ class AlphaInterval:
         n, total, sum_sq, within = totals.unbind(dim=-1)
         expected = 2 * (n * sum_sq - total**2)
         expected = torch.where(expected > 1e-12 * (n * sum_sq).abs(), expected, torch.zeros_like(expected))
-        value = 1.0 - (n - 1) * within / torch.where(expected > 0, expected, 1.0)
-        reason = torch.zeros(value.shape, dtype=torch.int64, device=value.device)
-        value, reason = _undefined(value, reason, n < 2, NO_PAIRABLE)
-        value, reason = _undefined(value, reason, expected <= 0, ZERO_EXPECTED)
-        return value, reason
+        return _alpha(n, within, expected)
 
 
 class FleissKappa:
@@ -183,10 +185,7 @@ class FleissKappa:
         chance = (share**2).sum(dim=-1)
         observed = agreement / items.clamp(min=1e-300)
         value = (observed - chance) / torch.where(chance < 1, 1 - chance, 1.0)
-        reason = torch.zeros(value.shape, dtype=torch.int64, device=value.device)
-        value, reason = _undefined(value, reason, items <= 0, NO_PAIRABLE)
-        value, reason = _undefined(value, reason, chance >= 1 - 1e-15, ZERO_EXPECTED)
-        return value, reason
+        return with_reasons(value, (items <= 0, NO_PAIRABLE), (chance >= 1 - 1e-15, ZERO_EXPECTED))
 
 
 class PercentAgreement:
@@ -202,9 +201,7 @@ class PercentAgreement:
 
     def compute(self, totals: torch.Tensor):
         agreement, items = totals[..., 0], totals[..., 1]
-        value = agreement / items.clamp(min=1e-300)
-        reason = torch.zeros(value.shape, dtype=torch.int64, device=value.device)
-        return _undefined(value, reason, items <= 0, NO_PAIRABLE)
+        return with_reasons(agreement / items.clamp(min=1e-300), (items <= 0, NO_PAIRABLE))
 
 
 class CohenKappa:
@@ -242,7 +239,4 @@ class CohenKappa:
         observed = (self.weights * table).sum(dim=(-2, -1))
         expected = (self.weights * expected_table).sum(dim=(-2, -1))
         value = 1.0 - observed / torch.where(expected > 0, expected, 1.0)
-        reason = torch.zeros(value.shape, dtype=torch.int64, device=value.device)
-        value, reason = _undefined(value, reason, n <= 0, NO_ITEMS)
-        value, reason = _undefined(value, reason, expected <= 1e-15 * n, ZERO_EXPECTED)
-        return value, reason
+        return with_reasons(value, (n <= 0, NO_ITEMS), (expected <= 1e-15 * n, ZERO_EXPECTED))
