@@ -98,3 +98,11 @@ def test_subset_leaves_original_alone(frame):
     small = r.subset(raters=["x", "y"])
     assert small.n_ratings == 4 and r.n_ratings == 6
     assert set(small.items.index) == {"1", "2"}
+
+
+def test_summary_flags_data_without_annotator_level_labels():
+    """M2 datasheet check: aggregated-only data are flagged, as are data with one rating per item."""
+    counts = Ratings.from_counts(pd.DataFrame({"y": [3], "n": [1]}, index=["q"]))
+    assert counts.summary()["annotator-level labels"].startswith("no")
+    single = workbench.read_ratings(pd.DataFrame({"item_id": [1, 2], "rater_id": ["a", "b"], "label": ["x", "y"]}))
+    assert "one rating per item" in single.summary()["annotator-level labels"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import WorkbenchDataError
@@ -80,6 +81,9 @@ def main(argv=None) -> int:
     except WorkbenchDataError as err:
         print(f"workbench: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 if __name__ == "__main__":

@@ -358,6 +358,11 @@ class Ratings:
             "categories": len(self.categories) if self.categories is not None else None,
             "ratings per item (min / median / max)": (int(per_item.min()), float(per_item.median()), int(per_item.max())),
         }
+        facts["annotator-level labels"] = (
+            "no: per-item counts only (rater-level analyses unavailable)" if not self.has_raters
+            else "yes, but one rating per item: agreement cannot be measured" if int(per_item.max()) < 2
+            else "yes"
+        )
         if self.meta.get("duplicates_dropped"):
             facts["repeated (item, rater) rows dropped"] = (
                 f"{self.meta['duplicates_dropped']} rows over {self.meta['repeated_pairs']} pairs, kept {self.meta['duplicates_policy']}"
