@@ -195,15 +195,15 @@ def _dense_numeric(data: np.ndarray, level: str, device):
     grid = low + np.arange(int(high - low) + 1)
     columns = []
     for value in grid:  # one compare per grid value, accumulated rater by rater (cache-friendly)
-        column = np.zeros(units, dtype=np.int32)
+        column = np.zeros(units)  # float64 from the start: the kernel takes it without a copy
         for row in data:
             column += row == value
         columns.append(column)
-    counts = np.stack(columns, axis=1)
-    if counts.sum(dtype=np.int64) != n_present:  # some values are off the unit grid: take the general path
+    totals = np.array([column.sum() for column in columns])
+    if totals.sum() != n_present:  # some values are off the unit grid: take the general path
         return None
-    used = counts.sum(axis=0) > 0
-    counts = to_tensor(counts[:, used], dtype=DTYPE, device=device)
+    used = totals > 0
+    counts = to_tensor(np.stack([c for c, u in zip(columns, used) if u], axis=1), dtype=DTYPE, device=device)
     domain = to_tensor(grid[used], dtype=DTYPE, device=device)
     kernel = AlphaCategorical(level, domain if level == "ratio" else torch.zeros_like(domain))
     return kernel, kernel.total_stats(counts)
