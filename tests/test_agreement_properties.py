@@ -60,6 +60,16 @@ def test_alpha_matches_krippendorff_package(level, data):
     assert _same(ours, ref), (ours, ref)
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@SETTINGS
+@given(data=reliability_matrices())
+def test_alpha_off_the_unit_grid_takes_the_general_path(level, data):
+    """Values 0.37 apart (not on a unit grid) exercise the long-format path instead of dense counting."""
+    scaled = data * 0.37 + 0.1
+    ours, ref = _ours(scaled, level), _reference(scaled, level)
+    assert _same(ours, ref), (ours, ref)
+
+
 @SETTINGS
 @given(data=reliability_matrices(continuous=True))
 def test_interval_alpha_on_continuous_values(data):

@@ -83,3 +83,16 @@ def test_server_binds_localhost_by_default(monkeypatch):
     monkeypatch.setattr(app, "serve", lambda ratings, **kwargs: captured.update(kwargs))
     assert main(["serve", "--port", "5999"]) == 0
     assert captured["address"] == "127.0.0.1" and captured["port"] == 5999
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("folder, name, fmt, expected", [
+    ("convabuse", "ConvAbuseEMNLPfull.csv.gz", "convabuse", "12411"),
+    ("multipico_lewidi2025", "MP_dev.json.gz", "multipico", "15178"),
+    ("chaosnli", "chaosNLI_mnli_m.jsonl.gz", "chaosnli", "159900"),
+    ("hh_rlhf", "harmless-base/test.jsonl.gz", "hh", "2312"),
+    ("squality_human_eval", "all-responses.jsonl.gz", "squality", "900"),
+])
+def test_info_on_each_real_data_set(shared_data, capsys, folder, name, fmt, expected):
+    assert main(["info", str(shared_data / folder / name), "--format", fmt]) == 0
+    assert expected in capsys.readouterr().out
