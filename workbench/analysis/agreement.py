@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from ..data.ratings import Ratings
-from ..data.validate import check_level
+from ..data.validate import as_matrix, check_level
 from ..errors import UndefinedMetricWarning, WorkbenchDataError, show
 from ..kernels.agreement import (
     NO_PAIRABLE,
@@ -119,7 +119,7 @@ def krippendorff_alpha(
         raise WorkbenchDataError("give exactly one of reliability_data (raters × units) or value_counts (units × values)")
     dev = resolve_device(device)
     if reliability_data is not None:
-        matrix = _matrix(reliability_data)
+        matrix = as_matrix(reliability_data)
         if matrix.dtype == np.float64 and value_domain is None and not (level == "ratio" and (matrix < 0).any()):
             dense = _dense_numeric(matrix, level, dev)
             if dense is not None:
@@ -218,25 +218,6 @@ def moments_from_counts(counts: torch.Tensor, values: torch.Tensor) -> torch.Ten
     mean = total / m.clamp(min=1)
     squares = (counts * (v[None, :] - mean[:, None]) ** 2).sum(dim=1)
     return torch.stack([m, total, squares], dim=1)
-
-
-def _matrix(data) -> np.ndarray:
-    """The raters × units matrix as float64 when it is numeric (fast path), else as objects."""
-    if isinstance(data, pd.DataFrame):
-        data = data.to_numpy()
-    try:
-        array = np.asarray(data, dtype=np.float64)
-    except (TypeError, ValueError):
-        try:
-            array = np.asarray(data, dtype=object)
-        except ValueError as err:
-            raise WorkbenchDataError(f"reliability_data must be a rectangular raters × units matrix: {err}") from None
-    if array.ndim != 2:
-        raise WorkbenchDataError(
-            f"reliability_data must be a rectangular 2-D matrix (raters × units), got {array.ndim}-D"
-            + (" — rows of different lengths?" if array.ndim == 1 else "")
-        )
-    return array
 
 
 def _counts(data, what: str) -> np.ndarray:

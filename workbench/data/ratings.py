@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import WorkbenchDataError, show
 from .validate import (
+    as_matrix,
     check_ids,
     check_labels,
     check_level,
@@ -158,7 +159,7 @@ class Ratings:
         >>> Ratings.from_matrix([[1, 2, None], [1, 3, 3]], level="interval").n_ratings
         5
         """
-        matrix = reliability_data if isinstance(reliability_data, pd.DataFrame) else pd.DataFrame(_as_2d(reliability_data))
+        matrix = reliability_data if isinstance(reliability_data, pd.DataFrame) else pd.DataFrame(as_matrix(reliability_data, "the reliability matrix"))
         if matrix.shape[0] == 0 or matrix.shape[1] == 0:
             raise WorkbenchDataError("the reliability matrix is empty: expected raters × items")
         matrix = matrix.copy()
@@ -399,13 +400,3 @@ def _categories_of(labels: pd.Series, level: str, declared: Sequence | None):
     if level == "nominal":
         return tuple(declared) if declared is not None else tuple(sorted(pd.unique(labels)))
     return None
-
-
-def _as_2d(data) -> np.ndarray:
-    try:
-        array = np.asarray(data, dtype=object)
-    except ValueError as err:  # ragged nested lists
-        raise WorkbenchDataError(f"reliability data must be a rectangular raters × items matrix: {err}") from None
-    if array.ndim != 2:
-        raise WorkbenchDataError(f"reliability data must be 2-D (raters × items), got {array.ndim}-D")
-    return np.where(pd.isna(array), np.nan, array)

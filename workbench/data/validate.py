@@ -153,3 +153,22 @@ def resolve_duplicates(frame: pd.DataFrame, policy: str, keys: Sequence[str] = (
     kept = frame[~frame.duplicated(list(keys), keep=policy)]
     pairs = int(frame.loc[repeated, list(keys)].drop_duplicates().shape[0])
     return kept, {"duplicates_dropped": len(frame) - len(kept), "repeated_pairs": pairs, "duplicates_policy": policy}
+
+
+def as_matrix(data, what: str = "reliability_data") -> np.ndarray:
+    """A rectangular raters × units matrix: float64 when numeric (fast path), else objects; NaN/None = missing."""
+    if isinstance(data, pd.DataFrame):
+        data = data.to_numpy()
+    try:
+        array = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        try:
+            array = np.asarray(data, dtype=object)
+        except ValueError as err:
+            raise WorkbenchDataError(f"{what} must be a rectangular raters × units matrix: {err}") from None
+    if array.ndim != 2:
+        raise WorkbenchDataError(
+            f"{what} must be a rectangular 2-D matrix (raters × units), got {array.ndim}-D"
+            + (" — rows of different lengths?" if array.ndim == 1 else "")
+        )
+    return array
