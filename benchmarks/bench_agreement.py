@@ -122,7 +122,7 @@ def main() -> None:
 
     data = matrix(1_000_000 // scale, 10, 0.0)
     for level in ("nominal", "interval"):
-        row(rows, f"alpha {level} {data.shape[1]:,} × 10 ({data.size:,} labels)", alpha(data, level), peer(data, level), repeat=2)
+        row(rows, f"alpha {level} {data.shape[1]:,} × 10 ({data.size:,} labels)", alpha(data, level), peer(data, level), repeat=5)
 
     # bootstrap: 1,000 resamples of items, ours batched vs a loop over krippendorff.alpha
     data = matrix(2000, 20, 0.0)
