@@ -111,7 +111,7 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
         n_rows = len(unique_keys)
         bounds = np.searchsorted(unique_keys // n_items, np.arange(len(slices) + 1))
     domain = _domain(ratings, level)
-    if level in ("interval",) and metric == "alpha":
+    if level == "interval" and metric == "alpha":
         value = codes.value.astype(np.float64) if ratings.level in ("interval", "ratio") else domain[codes.value]
     elif ratings.level in ("interval", "ratio"):
         value = np.searchsorted(domain, codes.value)
