@@ -63,7 +63,75 @@ The readers in `workbench.datasets` load public multi-annotator data sets from a
 `workbench.datasets.read_multipico("MP_dev.json.gz", "MP_annotators_meta.json.gz")`."""),
 ]
 
-NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART}
+AGREEMENT = [
+    ("md", """# Agreement: how reliable are the labels, and where do people differ?
+
+Krippendorff's alpha, Cohen's and Fleiss' kappa and percent agreement, computed exactly in torch
+from per-item statistics, with bootstrap intervals and per-slice values. Methods: `methods.md` M1.2."""),
+    ("code", """import numpy as np
+import krippendorff
+import workbench
+
+study = workbench.simulate_study(seed=0)
+ratings = study.ratings"""),
+    ("md", """## Exact, and a drop-in for `krippendorff.alpha`
+
+`workbench.krippendorff_alpha` takes the same arguments as the `krippendorff` package. On a raters ×
+units matrix with missing values both give the same number at every level of measurement:"""),
+    ("code", CHECK + """rng = np.random.default_rng(1)
+truth = rng.integers(1, 6, size=300)  # six raters who give the true score 60 % of the time
+data = np.where(rng.random((6, 300)) < 0.6, truth, rng.integers(1, 6, size=(6, 300))).astype(float)
+data[rng.random(data.shape) < 0.4] = np.nan  # and skip 40 % of the units
+for level in ["nominal", "ordinal", "interval", "ratio"]:
+    ours = workbench.krippendorff_alpha(data, level_of_measurement=level)
+    theirs = krippendorff.alpha(data, level_of_measurement=level)
+    print(f"{level:<9} {ours:.12f}  same as krippendorff: {abs(ours - theirs) < 1e-12}")"""),
+    ("md", """## Undefined is NaN with a reason, never 1.0
+
+With one rater per item nothing can be paired; with identical labels there is no expected
+disagreement. `reliability()` says which in `note`:"""),
+    ("code", CHECK + """one_each = workbench.Ratings.from_matrix([[1, np.nan], [np.nan, 2]], level="nominal")
+all_same = workbench.Ratings.from_matrix([[3, 3], [3, 3]], level="nominal")
+for name, r in [("one rater per item", one_each), ("all labels equal", all_same)]:
+    row = workbench.reliability(r, ci=None).iloc[0]
+    print(f"{name:<20} value={row['value']}  note={row['note']}")"""),
+    ("md", """## Per slice, with intervals
+
+Slices can be item columns (here the `split`) or rater columns (the raters' age band); intervals
+resample items by default, or raters on request:"""),
+    ("code", CHECK + """by_split = workbench.reliability(ratings, by="split", n_boot=500, seed=0)
+print(by_split[["split", "value", "ci_low", "ci_high", "n_items"]].round(3).to_string(index=False))
+by_rater = workbench.reliability(ratings, resample="raters", n_boot=200, seed=0)
+print(by_rater[["value", "ci_low", "ci_high", "resample"]].round(3).to_string(index=False))"""),
+    ("md", """## Disagreement as signal
+
+The demo study knows each item's subjectivity class (M1.1). Agreement falls from manifest to
+latent-projective content — and on latent-projective items the youngest raters agree *among
+themselves* more than everyone does together, because their preferences were planted to differ:"""),
+    ("code", CHECK + """classes = study.truth["items"]["subjectivity"]
+young = ratings.raters.index[ratings.raters["age_band"] == "18-34"]
+for name in ["manifest", "latent_pattern", "latent_projective"]:
+    subset = ratings.subset(items=classes.index[classes == name])
+    everyone = workbench.reliability(subset, ci=None)["value"].iloc[0]
+    within_young = workbench.reliability(subset.subset(raters=young), ci=None)["value"].iloc[0]
+    print(f"{name:<18} alpha all raters {everyone:.3f}   within 18-34 {within_young:.3f}")"""),
+    ("md", """Per item, the label distributions of two groups can be compared with the Jensen–Shannon
+divergence (bits, in [0, 1]); it is largest where the groups were planted to disagree:"""),
+    ("code", CHECK + """older = ratings.raters.index[ratings.raters["age_band"] != "18-34"]
+p_young = ratings.subset(raters=young).distribution()
+p_older = ratings.subset(raters=older).distribution().loc[p_young.index]
+divergence = workbench.jsd(p_young, p_older)
+planted = study.truth["items"].loc[divergence.index, "planted_split"]
+print(divergence.groupby(planted).mean().round(3).rename({False: "not planted", True: "planted"}).to_string())"""),
+    ("md", """## Per item
+
+`item_table` gives each item's counts, shares, majority (ties flagged, never broken at random),
+entropy and pairwise agreement:"""),
+    ("code", CHECK + """table = workbench.item_table(ratings).join(classes)
+print(table.groupby("subjectivity")[["entropy_bits", "agreement"]].mean().round(3).to_string())"""),
+]
+
+NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT}
 
 
 def build(name: str, cells, execute: bool = True) -> Path:
