@@ -1,8 +1,11 @@
 """environment.yml and binder/ cannot be solved here (no conda): keep them in step with pyproject by test."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch"}

@@ -53,6 +53,8 @@ class Overview(pn.viewable.Viewer):
         )
 
     def __panel__(self):
+        if self.ratings is None:
+            return pn.pane.Alert("No data set loaded: pass ratings=… (see workbench.read_ratings).", alert_type="warning")
         attributes = rater_attribute_summary(self.ratings)
         attribute_view = (
             pn.pane.DataFrame(attributes, index=False, sizing_mode="stretch_width", max_height=400)
