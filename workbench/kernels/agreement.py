@@ -16,11 +16,14 @@ REASONS = ("", "no_pairable_values", "zero_expected_disagreement", "no_items")
 NO_PAIRABLE, ZERO_EXPECTED, NO_ITEMS = 1, 2, 3
 
 
+def _sum_by(index: torch.Tensor, n: int, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Σ weight (or count) per index value, float64 (``bincount``: about 3× faster than ``index_add_`` on CPU)."""
+    return torch.bincount(index, weights=weight, minlength=n).to(DTYPE)
+
+
 def category_counts(row: torch.Tensor, code: torch.Tensor, n_rows: int, n_categories: int, weight=None) -> torch.Tensor:
     """Rows × categories count matrix from ratings (row index, category code), optionally weighted."""
-    flat = torch.zeros(n_rows * n_categories, dtype=DTYPE, device=row.device)
-    ones = torch.ones_like(row, dtype=DTYPE) if weight is None else weight.to(DTYPE)
-    flat.index_add_(0, row * n_categories + code, ones)
+    flat = _sum_by(row * n_categories + code, n_rows * n_categories, None if weight is None else weight.to(DTYPE))
     return flat.view(n_rows, n_categories)
 
 
@@ -30,13 +33,13 @@ def interval_moments(row: torch.Tensor, value: torch.Tensor, n_rows: int, weight
     With rating weights (a rater drawn k times in a rater bootstrap has weight k), Σ weight² lets
     the kernels leave out pairs between copies of the same rater.
     """
-    w = torch.ones_like(value, dtype=DTYPE) if weight is None else weight.to(DTYPE)
     value = value.to(DTYPE)
-    count = torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w)
-    total = torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w * value)
+    w = torch.ones_like(value) if weight is None else weight.to(DTYPE)
+    count = _sum_by(row, n_rows, w)
+    total = _sum_by(row, n_rows, w * value)
     mean = total / count.clamp(min=1)
-    squares = torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w * (value - mean[row]) ** 2)
-    self_pairs = count if weight is None else torch.zeros(n_rows, dtype=DTYPE, device=row.device).index_add_(0, row, w * w)
+    squares = _sum_by(row, n_rows, w * (value - mean[row]) ** 2)
+    self_pairs = count if weight is None else _sum_by(row, n_rows, w * w)
     return torch.stack([count, total, squares, self_pairs], dim=1)
 
 
