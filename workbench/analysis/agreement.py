@@ -68,10 +68,10 @@ def _domain_codes(values: np.ndarray, value_domain, level: str, what: str) -> tu
     return codes.astype(np.int64, copy=False), np.asarray(domain)
 
 
-def _alpha_kernel(level: str, domain: np.ndarray, device: torch.device):
-    if level in ("nominal", "ordinal"):
-        return AlphaCategorical(level, torch.zeros(len(domain), dtype=DTYPE, device=device))
-    return AlphaCategorical(level, to_tensor(_numeric(domain, level, "value_domain"), device=device))
+def alpha_kernel(level: str, domain: np.ndarray, device) -> AlphaCategorical:
+    """The categorical alpha kernel for ``level`` over ``domain`` (numbers needed for ratio only)."""
+    values = to_tensor(_numeric(domain, level, "value_domain"), device=device) if level == "ratio" else None
+    return AlphaCategorical(level, len(domain), values, device=device)
 
 
 def krippendorff_alpha(
@@ -154,7 +154,7 @@ def krippendorff_alpha(
             kernel = AlphaInterval()
             v = to_tensor(_numeric(domain, level, "value_domain"), dtype=DTYPE, device=dev)
             return finish(*kernel.compute(kernel.total_stats(moments_from_counts(counts, v))), "Krippendorff's alpha")
-    kernel = _alpha_kernel(level, domain, dev)
+    kernel = alpha_kernel(level, domain, dev)
     return finish(*kernel.compute(kernel.total_stats(counts)), "Krippendorff's alpha")
 
 
@@ -204,8 +204,7 @@ def _dense_numeric(data: np.ndarray, level: str, device):
         return None
     used = totals > 0
     counts = to_tensor(np.stack([c for c, u in zip(columns, used) if u], axis=1), dtype=DTYPE, device=device)
-    domain = to_tensor(grid[used], dtype=DTYPE, device=device)
-    kernel = AlphaCategorical(level, domain if level == "ratio" else torch.zeros_like(domain))
+    kernel = alpha_kernel(level, grid[used], device)
     return kernel, kernel.total_stats(counts)
 
 

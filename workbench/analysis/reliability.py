@@ -17,7 +17,6 @@ from ..data.validate import check_level
 from ..errors import WorkbenchDataError
 from ..kernels.agreement import (
     REASONS,
-    AlphaCategorical,
     AlphaInterval,
     CohenKappa,
     FleissKappa,
@@ -27,6 +26,7 @@ from ..kernels.agreement import (
 )
 from ..kernels.device import DTYPE, resolve_device, to_tensor
 from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
+from .agreement import alpha_kernel, moments_from_counts
 
 METRICS = ("alpha", "fleiss", "cohen", "percent_agreement")
 RESAMPLE = ("items", "raters")
@@ -138,10 +138,7 @@ def _domain(ratings: Ratings, level: str) -> np.ndarray:
 
 def _kernel(metric: str, level: str, domain: np.ndarray, device):
     if metric == "alpha":
-        if level == "interval":
-            return AlphaInterval()
-        values = domain.astype(np.float64) if level == "ratio" else np.zeros(len(domain))
-        return AlphaCategorical(level, to_tensor(values, device=device))
+        return AlphaInterval() if level == "interval" else alpha_kernel(level, domain, device)
     if metric == "fleiss":
         return FleissKappa(len(domain))
     if metric == "percent_agreement":
@@ -154,8 +151,6 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
     if coded.counts is not None:
         counts = to_tensor(coded.counts, dtype=DTYPE, device=device)
         if isinstance(kernel, AlphaInterval):
-            from .agreement import moments_from_counts
-
             return (moments_from_counts(counts, to_tensor(coded.domain, dtype=DTYPE, device=device)),)
         return (counts,)
     row = to_tensor(coded.row, device=device)

@@ -70,19 +70,22 @@ class AlphaCategorical:
     Statistics per item: the item's coincidence matrix, flattened (V² numbers).
     """
 
-    def __init__(self, level: str, values: torch.Tensor):
+    def __init__(self, level: str, n_values: int, values: torch.Tensor | None = None, device=None):
+        """``values`` (the numbers behind the categories) are needed for the ratio and interval levels only."""
+        if level in ("ratio", "interval") and values is None:
+            raise ValueError(f"the {level} level needs the category values")
         self.level = level
-        self.values = values.to(DTYPE)
-        self.n_values = len(values)
-        self.n_features = self.n_values**2
-        v = self.values
+        self.n_values = n_values
+        self.n_features = n_values**2
         if level == "nominal":
-            self._delta = 1.0 - torch.eye(self.n_values, dtype=DTYPE, device=v.device)
+            self._delta = 1.0 - torch.eye(n_values, dtype=DTYPE, device=device)
         elif level == "ratio":
+            v = values.to(DTYPE)
             total = v[:, None] + v[None, :]
             diff = v[:, None] - v[None, :]
             self._delta = torch.where(total != 0, diff / torch.where(total != 0, total, 1.0), 0.0) ** 2
         elif level == "interval":
+            v = values.to(DTYPE)
             self._delta = (v[:, None] - v[None, :]) ** 2
         else:
             self._delta = None  # ordinal: depends on the marginals of the data at hand
