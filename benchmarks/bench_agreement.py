@@ -160,7 +160,7 @@ def main() -> None:
                                level_of_measurement="nominal")
             for _, group in long.groupby("slice")
         ])
-    row(rows, f"  same, peer from the long table (groupby → pivot → alpha)", ours_slices, peer_long, repeat=2,
+    row(rows, "  same, peer from the long table (groupby → pivot → alpha)", ours_slices, peer_long, repeat=2,
         agree=lambda a, b: float(np.abs(a - b).max()))
     row(rows, f"  coding a Ratings once ({ratings.n_ratings:,} ratings) vs one alpha call",
         lambda: fresh(ratings).codes and 0.0, lambda: krippendorff.alpha(data, level_of_measurement="nominal") and 0.0, repeat=1)
