@@ -122,3 +122,20 @@ def test_cuda_equals_cpu(small):
     gpu = workbench.reliability(small.ratings, by="age_band", n_boot=200, device="cuda")
     assert np.allclose(cpu["value"], gpu["value"], atol=1e-9, rtol=0)
     assert np.allclose(cpu["ci_low"], gpu["ci_low"], atol=1e-9, rtol=0)
+
+
+@pytest.mark.realdata
+def test_real_data_alpha_matches_package(shared_data):
+    """ConvAbuse severity (ordinal, 1 > 0 > -1 > -2 > -3) and MultiPICo irony (nominal), against krippendorff."""
+    from workbench.datasets import read_convabuse, read_multipico
+
+    convabuse = read_convabuse(shared_data / "convabuse" / "ConvAbuseEMNLPfull.csv.gz")
+    matrix = convabuse.ratings.assign(label=convabuse.ratings["label"].astype(int)).pivot(
+        index="rater_id", columns="item_id", values="label").to_numpy(dtype=float)
+    for level in ("ordinal", "nominal"):
+        ours = workbench.reliability(convabuse, level=level, ci=None)["value"].iloc[0]
+        theirs = krippendorff.alpha(matrix, level_of_measurement=level, value_domain=[1, 0, -1, -2, -3])
+        assert ours == pytest.approx(theirs, abs=1e-12)
+    multipico = read_multipico(shared_data / "multipico_lewidi2025" / "MP_dev.json.gz")
+    ours = workbench.reliability(multipico, ci=None)["value"].iloc[0]
+    assert ours == pytest.approx(_package_alpha(multipico), abs=1e-12)
