@@ -53,7 +53,7 @@ def row(rows, case, ours_fn, peer_fn, repeat=3, agree=None):
     ours_t, ours_v = best(ours_fn, repeat)
     peer_t, peer_v = best(peer_fn, repeat)
     diff = agree(ours_v, peer_v) if agree else abs(float(ours_v) - float(peer_v))
-    rows.append({"case": case, "ours_s": ours_t, "peer_s": peer_t, "ratio": ours_t / peer_t, "max_abs_diff": diff})
+    rows.append({"case": case, "unit": "s", "ours": ours_t, "peer": peer_t, "ratio": ours_t / peer_t, "max_abs_diff": diff})
     print(f"{case:<58} ours {ours_t:8.3f}s  peer {peer_t:8.3f}s  ratio {ours_t / peer_t:6.3f}  |diff| {diff:.1e}", flush=True)
 
 
@@ -168,7 +168,7 @@ def main() -> None:
     big = (1_000_000 // scale, 10, 0.0)
     ours_mb = measure_memory(big, f"workbench.krippendorff_alpha(data, level_of_measurement='nominal', device={device!r})")
     peer_mb = measure_memory(big, "krippendorff.alpha(data, level_of_measurement='nominal')")
-    rows.append({"case": f"peak memory, alpha nominal {big[0]:,} × 10 (MiB)", "ours_s": ours_mb, "peer_s": peer_mb,
+    rows.append({"case": f"peak memory, alpha nominal {big[0]:,} × 10", "unit": "MiB", "ours": ours_mb, "peer": peer_mb,
                  "ratio": ours_mb / peer_mb, "max_abs_diff": 0.0})
     print(f"{rows[-1]['case']:<58} ours {ours_mb:8.0f}MB peer {peer_mb:8.0f}MB ratio {ours_mb / peer_mb:6.3f}")
     if args.json:

@@ -17,7 +17,6 @@ from ..data.ratings import Ratings
 from ..data.validate import as_matrix, check_level
 from ..errors import UndefinedMetricWarning, WorkbenchDataError, show
 from ..kernels.agreement import (
-    NO_PAIRABLE,
     REASONS,
     AlphaCategorical,
     AlphaInterval,
@@ -119,43 +118,47 @@ def krippendorff_alpha(
         raise WorkbenchDataError("give exactly one of reliability_data (raters × units) or value_counts (units × values)")
     dev = resolve_device(device)
     if reliability_data is not None:
-        matrix = as_matrix(reliability_data)
-        if matrix.dtype == np.float64 and value_domain is None and not (level == "ratio" and (matrix < 0).any()):
-            dense = _dense_numeric(matrix, level, dev)
-            if dense is not None:
-                kernel, stats = dense
-                return finish(*kernel.compute(stats), "Krippendorff's alpha")
-        present = ~pd.isna(matrix)
-        unit = np.nonzero(present)[1]  # unit index of each present value (rater-major order)
-        values = matrix[present]
-        if len(values) == 0:
-            return finish(torch.tensor(float("nan")), torch.tensor(NO_PAIRABLE), "Krippendorff's alpha")
-        if level == "interval":
-            numbers = _numeric(values, level, "reliability_data")
-            if value_domain is not None:
-                _domain_codes(numbers, value_domain, level, "reliability_data")
-            numbers = numbers - numbers.mean()
-            moments = interval_moments(to_tensor(unit, device=dev), to_tensor(numbers, device=dev), matrix.shape[1])
-            kernel = AlphaInterval()
-            return finish(*kernel.compute(kernel.total_stats(moments)), "Krippendorff's alpha")
-        if level == "ratio":
-            values = _numeric(values, level, "reliability_data")
-            if (values < 0).any():
-                raise WorkbenchDataError("ratio data must be non-negative; reliability_data has negative values")
-        codes, domain = _domain_codes(values, value_domain, level, "reliability_data")
-        counts = category_counts(to_tensor(unit, device=dev), to_tensor(codes, device=dev), matrix.shape[1], len(domain))
+        kernel, totals = _alpha_from_matrix(as_matrix(reliability_data), level, value_domain, dev)
     else:
-        counts_np = _counts(value_counts, "value_counts")
-        domain = np.arange(counts_np.shape[1]) if value_domain is None else np.asarray(value_domain)
-        if len(domain) != counts_np.shape[1]:
-            raise WorkbenchDataError(f"value_domain has {len(domain)} values but value_counts has {counts_np.shape[1]} columns")
-        counts = to_tensor(counts_np, dtype=DTYPE, device=dev)
-        if level == "interval":
-            kernel = AlphaInterval()
-            v = to_tensor(_numeric(domain, level, "value_domain"), dtype=DTYPE, device=dev)
-            return finish(*kernel.compute(kernel.total_stats(moments_from_counts(counts, v))), "Krippendorff's alpha")
-    kernel = alpha_kernel(level, domain, dev)
-    return finish(*kernel.compute(kernel.total_stats(counts)), "Krippendorff's alpha")
+        kernel, totals = _alpha_from_counts(_counts(value_counts, "value_counts"), level, value_domain, dev)
+    return finish(*kernel.compute(totals), "Krippendorff's alpha")
+
+
+def _alpha_from_matrix(matrix: np.ndarray, level: str, value_domain, device):
+    """(kernel, summed statistics) from a raters × units matrix."""
+    if matrix.dtype == np.float64 and value_domain is None and not (level == "ratio" and (matrix < 0).any()):
+        dense = _dense_numeric(matrix, level, device)
+        if dense is not None:
+            return dense
+    present = ~pd.isna(matrix)
+    unit = to_tensor(np.nonzero(present)[1], device=device)  # unit of each present value (rater-major order)
+    values = matrix[present]
+    if level in ("interval", "ratio"):
+        values = _numeric(values, level, "reliability_data")
+        if level == "ratio" and (values < 0).any():
+            raise WorkbenchDataError("ratio data must be non-negative; reliability_data has negative values")
+    if level == "interval":
+        if value_domain is not None:
+            _domain_codes(values, value_domain, level, "reliability_data")  # only checks membership
+        kernel = AlphaInterval()
+        return kernel, kernel.total_stats(interval_moments(unit, to_tensor(values, device=device), matrix.shape[1]))
+    codes, domain = _domain_codes(values, value_domain, level, "reliability_data")
+    kernel = alpha_kernel(level, domain, device)
+    return kernel, kernel.total_stats(category_counts(unit, to_tensor(codes, device=device), matrix.shape[1], len(domain)))
+
+
+def _alpha_from_counts(counts: np.ndarray, level: str, value_domain, device):
+    """(kernel, summed statistics) from a units × values count matrix."""
+    domain = np.arange(counts.shape[1]) if value_domain is None else np.asarray(value_domain)
+    if len(domain) != counts.shape[1]:
+        raise WorkbenchDataError(f"value_domain has {len(domain)} values but value_counts has {counts.shape[1]} columns")
+    counts = to_tensor(counts, dtype=DTYPE, device=device)
+    if level == "interval":
+        kernel = AlphaInterval()
+        values = to_tensor(_numeric(domain, level, "value_domain"), dtype=DTYPE, device=device)
+        return kernel, kernel.total_stats(moments_from_counts(counts, values))
+    kernel = alpha_kernel(level, domain, device)
+    return kernel, kernel.total_stats(counts)
 
 
 #: Numeric matrices whose values lie on a unit grid of at most this many points are counted densely.
@@ -220,9 +223,10 @@ def moments_from_counts(counts: torch.Tensor, values: torch.Tensor) -> torch.Ten
 
 
 def _counts(data, what: str) -> np.ndarray:
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(np.asarray(data, dtype=object) if np.ndim(data) == 2 else [[np.nan]])
+    """A non-negative items × categories count matrix as float64 (a fresh, writable array)."""
     if np.ndim(data) != 2:
         raise WorkbenchDataError(f"{what} must be a 2-D items × categories matrix")
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(np.asarray(data, dtype=object))
     values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values) | (values < 0)
     if bad.any():

@@ -123,8 +123,7 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
 def _domain(ratings: Ratings, level: str) -> np.ndarray:
     """Values of the categories (numbers needed for interval/ratio), in order."""
     if ratings.level in ("interval", "ratio"):
-        values = ratings.label_counts().columns.to_numpy() if not ratings.has_raters else np.unique(ratings.codes.value)
-        return values.astype(np.float64)
+        return ratings.label_counts().columns.to_numpy(dtype=np.float64)  # the distinct values, sorted
     categories = np.asarray(ratings.categories, dtype=object)
     if level in ("interval", "ratio"):
         try:
@@ -156,8 +155,7 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
     row = to_tensor(coded.row, device=device)
     w = None if weight is None else to_tensor(weight, dtype=DTYPE, device=device)
     if isinstance(kernel, AlphaInterval):
-        value = to_tensor(coded.code, dtype=DTYPE, device=device)
-        return (interval_moments(row, value - value.mean(), coded.n_rows, w),)
+        return (interval_moments(row, to_tensor(coded.code, dtype=DTYPE, device=device), coded.n_rows, w),)
     if isinstance(kernel, CohenKappa):
         return (_cohen_pairs(coded, device),)
     code = to_tensor(coded.code, device=device)
@@ -258,17 +256,17 @@ def reliability(
     out.insert(1, "level", level if metric == "alpha" else "nominal")
     out["value"] = value.cpu().numpy()
     notes = [REASONS[int(r)] for r in reason.cpu()]
-    low = high = np.full(len(out), np.nan)
-    if ci is not None and n_boot > 0:
+    bootstrapped = ci is not None and n_boot > 0
+    out["ci_low"], out["ci_high"] = np.nan, np.nan
+    if bootstrapped:
         replicate_values = _bootstrap(coded, kernel, inputs, n_boot, seed, resample, dev)
-        low_t, high_t, defined = percentile_interval(replicate_values, ci)
-        low, high = low_t.numpy(), high_t.numpy()
+        low, high, defined = percentile_interval(replicate_values, ci)
+        out["ci_low"], out["ci_high"] = low.numpy(), high.numpy()
         for g, k in enumerate(defined.tolist()):
             if k < n_boot and not notes[g]:
                 notes[g] = f"{n_boot - k} of {n_boot} bootstrap replicates undefined"
-    out["ci_low"], out["ci_high"] = low, high
-    out["ci"] = ci if n_boot else None
-    out["n_boot"] = n_boot if ci is not None else 0
+    out["ci"] = ci if bootstrapped else None
+    out["n_boot"] = n_boot if bootstrapped else 0
     out["resample"] = resample
     out["band"] = [band(v) for v in out["value"]]
     out["note"] = notes

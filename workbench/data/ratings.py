@@ -280,18 +280,21 @@ class Ratings:
 
     # ------------------------------------------------------------------ views
     def label_counts(self) -> pd.DataFrame:
-        """Items × categories counts (every item, every category, zeros included)."""
+        """Items × categories counts (every item, every category, zeros included); a copy of a cached table."""
+        return self._label_counts.copy()
+
+    @cached_property
+    def _label_counts(self) -> pd.DataFrame:
         if not self.has_raters:
-            return self._counts.copy()
+            return self._counts
         codes = self.codes
-        cats = self.categories if self.categories is not None else tuple(np.unique(codes.value))
         if self.categories is not None:
-            col = codes.value
-        else:
-            col = np.searchsorted(np.asarray(cats), codes.value)
+            cats, col = self.categories, codes.value
+        else:  # interval/ratio: the distinct values are the columns
+            values, col = np.unique(codes.value, return_inverse=True)
+            cats = tuple(values)
         flat = np.bincount(codes.item * len(cats) + col, minlength=len(codes.items) * len(cats))
-        frame = pd.DataFrame(flat.reshape(len(codes.items), len(cats)), index=codes.items, columns=pd.Index(cats, name="label"))
-        return frame
+        return pd.DataFrame(flat.reshape(len(codes.items), len(cats)), index=codes.items, columns=pd.Index(cats, name="label"))
 
     def distribution(self) -> pd.DataFrame:
         """Per-item label distribution (rows sum to 1): the soft label of M1.1."""

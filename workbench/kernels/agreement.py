@@ -28,13 +28,14 @@ def category_counts(row: torch.Tensor, code: torch.Tensor, n_rows: int, n_catego
 
 
 def interval_moments(row: torch.Tensor, value: torch.Tensor, n_rows: int, weight=None) -> torch.Tensor:
-    """Per-row (count, sum, squared deviations from the row mean, Σ weight²), two-pass for exactness.
+    """Per-row (count, sum of centred values, squared deviations from the row mean, Σ weight²), two-pass.
 
     With rating weights (a rater drawn k times in a rater bootstrap has weight k), Σ weight² lets
     the kernels leave out pairs between copies of the same rater.
     """
+    w = torch.ones_like(value, dtype=DTYPE) if weight is None else weight.to(DTYPE)
     value = value.to(DTYPE)
-    w = torch.ones_like(value) if weight is None else weight.to(DTYPE)
+    value = value - (w * value).sum() / w.sum().clamp(min=1e-300)  # centred: alpha is shift-invariant, sums stay small
     count = _sum_by(row, n_rows, w)
     total = _sum_by(row, n_rows, w * value)
     mean = total / count.clamp(min=1)
@@ -134,7 +135,8 @@ class AlphaInterval:
     """Krippendorff's alpha, interval level, from per-item moments (4 numbers per item, any number of values).
 
     With m values in a pairable item, Σ_{i≠j}(x_i − x_j)² = 2·m·SS, so D_o·n = Σ 2·m·SS/(m − 1) and
-    D_e·n(n − 1) = 2(n·Σx² − (Σx)²) over pairable values. Values should be centred by the caller.
+    D_e·n(n − 1) = 2(n·Σx² − (Σx)²) over pairable values. The moment builders centre the values, so
+    that n·Σx² − (Σx)² does not cancel catastrophically.
     """
 
     n_features = 4
