@@ -86,6 +86,7 @@ class Store:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             with self._write(conn):
+                # one statement at a time: executescript() would COMMIT and end our BEGIN IMMEDIATE early
                 for statement in _DDL.strip().split(";"):
                     if statement.strip():
                         conn.execute(statement)
