@@ -31,6 +31,7 @@ _EXPORTS = {
     "jsd": "workbench.analysis.distributions",
     "entropy": "workbench.analysis.distributions",
     "Overview": "workbench.ui.overview",
+    "Workspace": "workbench.ui.workspace",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

@@ -1,4 +1,7 @@
-"""The served app: one template, one tab per task (Overview now; later issues add theirs)."""
+"""The served app: one template, one tab per task, all bound to one :class:`Workspace`.
+
+A task adds its tab to ``TABS``: a title and a function that builds the component from the workspace.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,12 @@ import panel as pn
 from ..data.ratings import Ratings
 from ..data.store import Store
 from .overview import Overview
+from .workspace import Workspace
+
+#: (title, build(workspace) -> component), in tab order.
+TABS = [
+    ("Overview", lambda workspace: Overview(ratings=workspace.ratings)),
+]
 
 
 def build_app(ratings: Ratings, store: Store | None = None):
@@ -19,7 +28,8 @@ def build_app(ratings: Ratings, store: Store | None = None):
     'FastListTemplate'
     """
     name = ratings.meta.get("dataset", ratings.meta.get("source", "ratings"))
-    tabs = pn.Tabs(("Overview", Overview(ratings=ratings)), dynamic=True, sizing_mode="stretch_width")
+    workspace = Workspace(ratings=ratings, store=store)
+    tabs = pn.Tabs(*[(title, build(workspace)) for title, build in TABS], dynamic=True, sizing_mode="stretch_width")
     footer = pn.pane.Markdown(f"Store: `{store.path}`" if store is not None else "No store given (`--store PATH` keeps tags and recipes).")
     return pn.template.FastListTemplate(title=f"workbench · {name}", main=[tabs, footer], header_background="#2f4858")
 
