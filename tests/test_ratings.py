@@ -106,3 +106,37 @@ def test_summary_flags_data_without_annotator_level_labels():
     assert counts.summary()["annotator-level labels"].startswith("no")
     single = workbench.read_ratings(pd.DataFrame({"item_id": [1, 2], "rater_id": ["a", "b"], "label": ["x", "y"]}))
     assert "one rating per item" in single.summary()["annotator-level labels"]
+
+
+def test_with_columns_adds_item_and_rater_columns_without_touching_the_source(frame):
+    r = Ratings.from_frame(frame, item="item", rater="who", label="vote")
+    groups = pd.DataFrame({"item_id": ["1", "3"], "group": ["low", "high"]})
+    skill = pd.Series([0.9, 0.2], index=pd.Index(["x", "z"], name="rater_id"), name="skill")
+    out = r.with_columns(items=groups, raters=skill)
+    assert out.items["group"].isna().tolist() == [False, True, False]
+    assert out.items.loc["3", "group"] == "high" and out.raters.loc["z", "skill"] == 0.2
+    assert np.isnan(out.raters.loc["y", "skill"])
+    assert "group" not in r.items.columns and "skill" not in r.raters.columns
+    assert out.ratings.equals(r.ratings) and out.categories == r.categories
+    assert out.to_frame().loc[lambda f: f["item_id"] == "1", "group"].eq("low").all()
+
+
+@pytest.mark.parametrize("items, message", [
+    (pd.DataFrame({"item_id": ["1"], "prompt": ["again"]}), "'prompt' is already in the item table"),
+    (pd.DataFrame({"item_id": ["9"], "g": [1]}), "item_id '9' is not in this data set"),
+    (pd.DataFrame({"item_id": ["1", "1"], "g": [1, 2]}), "item_id '1' appears more than once"),
+    (pd.DataFrame({"item_id": ["1"], "label": ["A"]}), "'label' is already in the item table"),
+    ([1, 2], "takes a DataFrame"),
+])
+def test_with_columns_refuses_clashes_and_unknown_ids(frame, items, message):
+    r = Ratings.from_frame(frame, item="item", rater="who", label="vote")
+    with pytest.raises(WorkbenchDataError, match=message):
+        r.with_columns(items=items)
+
+
+def test_with_columns_on_counts_only_data():
+    c = pd.DataFrame({"yes": [3, 1], "no": [0, 2]}, index=["q1", "q2"])
+    r = Ratings.from_counts(c).with_columns(items=pd.DataFrame({"hard": [True]}, index=["q2"]))
+    assert r.items["hard"].isna().tolist() == [True, False] and r.label_counts().equals(c.rename_axis(index="item_id", columns="label"))
+    with pytest.raises(WorkbenchDataError, match="rater-level"):
+        r.with_columns(raters=pd.DataFrame({"x": [1]}, index=["a"]))

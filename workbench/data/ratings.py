@@ -351,6 +351,33 @@ class Ratings:
             meta=self.meta,
         )
 
+    def with_columns(self, *, items: pd.DataFrame | None = None, raters: pd.DataFrame | None = None) -> "Ratings":
+        """A new Ratings whose item and/or rater table gains the columns of ``items`` / ``raters``.
+
+        Each frame is keyed by ``item_id`` / ``rater_id`` (its index, or a column of that name);
+        ids it does not cover get missing values. A column the table already has, a repeated id or
+        an id this data set lacks raises :class:`WorkbenchDataError`. This object is left unchanged.
+
+        >>> import workbench
+        >>> r = workbench.simulate_study(n_items=3, ratings_per_item=2, n_raters=4).ratings
+        >>> tagged = r.with_columns(items=pd.DataFrame({"item_id": ["demo-000001"], "tag": ["hard"]}))
+        >>> tagged.items["tag"].tolist(), "tag" in r.items
+        ([nan, 'hard', nan], False)
+        """
+        new_items = self.items if items is None else _with_columns(self.items, items, "item")
+        if raters is not None:
+            self._need_raters("adding rater columns")
+        new_raters = None if not self.has_raters else self.raters if raters is None else _with_columns(self.raters, raters, "rater")
+        return Ratings(
+            self.ratings if self.has_raters else None,
+            new_items,
+            new_raters,
+            level=self.level,
+            categories=self.categories,
+            counts=None if self.has_raters else self.label_counts(),
+            meta=self.meta,
+        )
+
     def summary(self) -> dict:
         """Headline facts for the Overview page and ``workbench info``."""
         per_item = self.raters_per_item()
@@ -377,6 +404,28 @@ class Ratings:
 def _without_clashes(side: pd.DataFrame, taken, suffix: str) -> pd.DataFrame:
     clashes = {c: f"{c}{suffix}" for c in side.columns if c in set(taken)}
     return side.rename(columns=clashes) if clashes else side
+
+
+def _with_columns(table: pd.DataFrame, extra, what: str) -> pd.DataFrame:
+    """``table`` left-joined with ``extra`` on ``{what}_id``, refusing clashes, repeats and unknown ids."""
+    key = f"{what}_id"
+    if isinstance(extra, pd.Series):
+        extra = extra.to_frame()
+    if not isinstance(extra, pd.DataFrame):
+        raise WorkbenchDataError(f"{what}s= takes a DataFrame keyed by {key}, got {type(extra).__name__}")
+    if key in extra.columns:
+        extra = extra.set_index(key)
+    ids = check_ids(pd.Series(extra.index, index=extra.index), key)
+    extra = extra.set_axis(pd.Index(ids.to_numpy(), name=key), axis=0)
+    clashes = [c for c in extra.columns if c in table.columns or c in CANONICAL]
+    if clashes:
+        raise WorkbenchDataError(f"column {clashes[0]!r} is already in the {what} table; rename it before adding")
+    if extra.index.has_duplicates:
+        raise WorkbenchDataError(f"{key} {extra.index[extra.index.duplicated()][0]!r} appears more than once in the new {what} columns")
+    unknown = extra.index.difference(table.index)
+    if len(unknown):
+        raise WorkbenchDataError(f"{key} {unknown[0]!r} is not in this data set ({len(unknown)} unknown {what} ids)")
+    return table.join(extra, how="left")
 
 
 def _constant_within(table: pd.DataFrame, key: str, column: str) -> bool:
