@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import socket
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,6 +23,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _outside(request_url: str, server: str) -> bool:
+    parts = urlsplit(request_url)
+    return parts.scheme not in ("blob", "data", "about") and parts.netloc != server
 
 
 @contextmanager
@@ -40,7 +46,11 @@ def served(make_app):
 
 @contextmanager
 def open_page(url: str):
-    """A Playwright page on ``url``; yields ``(page, errors)`` where ``errors`` collects JavaScript exceptions."""
+    """A Playwright page on ``url``; yields ``(page, errors)``.
+
+    ``errors`` collects JavaScript exceptions and every request to a host other than the server's
+    (the app must work offline), so ``assert not errors`` checks both.
+    """
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
@@ -48,6 +58,8 @@ def open_page(url: str):
             page = browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda err: errors.append(str(err)))
+            server = urlsplit(url).netloc
+            page.on("request", lambda request: _outside(request.url, server) and errors.append(f"outside request: {request.url}"))
             page.goto(url)
             yield page, errors
         finally:

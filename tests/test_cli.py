@@ -96,3 +96,28 @@ def test_server_binds_localhost_by_default(monkeypatch):
 def test_info_on_each_real_data_set(shared_data, capsys, folder, name, fmt, expected):
     assert main(["info", str(shared_data / folder / name), "--format", fmt]) == 0
     assert expected in capsys.readouterr().out
+
+
+def test_duplicates_flag_resolves_repeated_pairs(tmp_path, capsys):
+    path = tmp_path / "twice.csv"
+    path.write_text("item_id,rater_id,label\n1,a,x\n1,a,y\n2,a,x\n2,b,x\n")
+    assert main(["info", str(path)]) == 2
+    assert "duplicates='first'" in capsys.readouterr().err
+    assert main(["info", str(path), "--duplicates", "first"]) == 0
+    assert "3" in capsys.readouterr().out
+
+
+def test_reader_options_it_does_not_take_are_named(capsys):
+    assert main(["info", "x.json.gz", "--format", "chaosnli", "--duplicates", "first"]) == 2
+    assert "takes no duplicates option" in capsys.readouterr().err
+
+
+def test_serve_passes_team_options_through(monkeypatch):
+    from workbench.ui import app
+
+    captured = {}
+    monkeypatch.setattr(app, "serve", lambda ratings, **kwargs: captured.update(kwargs))
+    assert main(["serve", "--allow-websocket-origin", "lab.example:8080", "--basic-auth", "pw", "--cookie-secret", "s",
+                 "--max-upload-mb", "5"]) == 0
+    assert captured["allow_websocket_origin"] == ["lab.example:8080"]
+    assert (captured["basic_auth"], captured["cookie_secret"], captured["max_upload_mb"]) == ("pw", "s", 5)

@@ -21,12 +21,15 @@ def _data_arguments(parser: argparse.ArgumentParser, *, positional: bool) -> Non
     parser.add_argument("--rater", help="rater id column (table formats)")
     parser.add_argument("--label", help="label column (table formats; 'severity'/'abusive' for convabuse)")
     parser.add_argument("--level", choices=("nominal", "ordinal", "interval", "ratio"), help="level of measurement (table formats)")
+    parser.add_argument("--duplicates", choices=("error", "first", "last"),
+                        help="repeated (item, rater) rows: refuse them (default), or keep the first or last of each")
 
 
 def _load(args):
     from .data.sources import open_ratings
 
-    return open_ratings(args.path, args.format, item=args.item, rater=args.rater, label=args.label, level=args.level)
+    return open_ratings(args.path, args.format, item=args.item, rater=args.rater, label=args.label, level=args.level,
+                        duplicates=args.duplicates)
 
 
 def _info(args) -> int:
@@ -60,7 +63,9 @@ def _serve(args) -> int:
     ratings = _load(args)
     store = Store(args.store) if args.store else None
     print(f"workbench: serving {ratings!r} at http://{args.address}:{args.port}/", flush=True)
-    serve(ratings, store=store, port=args.port, address=args.address, show=args.show)
+    serve(ratings, store=store, port=args.port, address=args.address, show=args.show,
+          allow_websocket_origin=args.allow_websocket_origin, max_upload_mb=args.max_upload_mb,
+          basic_auth=args.basic_auth, cookie_secret=args.cookie_secret)
     return 0
 
 
@@ -73,6 +78,12 @@ def main(argv=None) -> int:
     serve.add_argument("--port", type=int, default=5006)
     serve.add_argument("--address", default="127.0.0.1", help="interface to bind (default: localhost only)")
     serve.add_argument("--show", action="store_true", help="open a browser tab")
+    serve.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
+                       help="another host name the page may be opened under (repeatable; for a proxy or a team server)")
+    serve.add_argument("--max-upload-mb", type=float, default=200, help="largest file the data picker accepts (default 200)")
+    serve.add_argument("--basic-auth", metavar="PASSWORD_OR_FILE",
+                       help="ask for a password (or user:password lines in a file); the login names the tagger")
+    serve.add_argument("--cookie-secret", help="secret that signs login cookies (needed with --basic-auth for several workers)")
     info = commands.add_parser("info", help="print the Overview summary of a data set")
     _data_arguments(info, positional=True)
     args = parser.parse_args(argv)

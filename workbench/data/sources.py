@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 from ..errors import WorkbenchDataError
@@ -34,4 +35,10 @@ def open_ratings(path=None, format: str | None = None, **options) -> Ratings:
     reader = READERS.get(format)
     if reader is None:
         raise WorkbenchDataError(f"unknown format {format!r}; choose one of {', '.join(FORMAT_NAMES)}")
-    return reader(path, **{k: v for k, v in options.items() if v is not None})
+    given = {k: v for k, v in options.items() if v is not None}
+    accepted = inspect.signature(reader).parameters
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
+        raise WorkbenchDataError(f"the {format} reader takes no {', '.join(unknown)} option (it takes: "
+                                 f"{', '.join(p for p in accepted if p != 'path') or 'none'})")
+    return reader(path, **given)

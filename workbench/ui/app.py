@@ -1,14 +1,18 @@
 """The served app: one template, one tab per task, all bound to one :class:`Workspace`.
 
 A task adds its tab to ``TABS``: a title and a function that builds the component from the workspace.
+The page asks nothing of any host but its own server (Bootstrap design, resources served locally).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import panel as pn
 
 from ..data.ratings import Ratings
 from ..data.store import Store
+from .data_picker import MAX_UPLOAD_MB, DataPicker
 from .overview import Overview
 from .workspace import Workspace
 
@@ -18,31 +22,59 @@ TABS = [
 ]
 
 
-def build_app(ratings: Ratings, store: Store | None = None):
-    """The app for one browser session.
+def data_set_name(ratings: Ratings) -> str:
+    """What the page calls a data set: its name, or the file name (never the server's path).
+
+    >>> import workbench
+    >>> data_set_name(workbench.read_ratings(__import__("pandas").DataFrame({"item_id": [1], "rater_id": [1], "label": [1]})))
+    'DataFrame'
+    """
+    name = ratings.meta.get("dataset") or ratings.meta.get("source") or "ratings"
+    return Path(name).name if ("/" in name or "\\" in name) else name
+
+
+def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: float = MAX_UPLOAD_MB):
+    """The app for one browser session: its own view state over the server's shared data set and store.
 
     >>> import workbench
     >>> from workbench.ui.app import build_app
     >>> app = build_app(workbench.simulate_study(n_items=30, ratings_per_item=3, n_raters=6).ratings)
     >>> type(app).__name__
-    'FastListTemplate'
+    'BootstrapTemplate'
     """
-    name = ratings.meta.get("dataset", ratings.meta.get("source", "ratings"))
-    workspace = Workspace(ratings=ratings, store=store)
-    tabs = pn.Tabs(*[(title, build(workspace)) for title, build in TABS], dynamic=True, sizing_mode="stretch_width")
-    footer = pn.pane.Markdown(f"Store: `{store.path}`" if store is not None else "No store given (`--store PATH` keeps tags and recipes).")
-    return pn.template.FastListTemplate(title=f"workbench · {name}", main=[tabs, footer], header_background="#2f4858")
+    workspace = Workspace(ratings=ratings, store=store, user=pn.state.user or None)
+    tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
+    template = pn.template.BootstrapTemplate(title=f"workbench · {data_set_name(ratings)}", header_background="#2f4858",
+                                             sidebar_width=320)
+
+    def show(ratings: Ratings) -> None:  # the page title stays the server's data set; the Overview names the current one
+        active = tabs.active
+        tabs[:] = [(title, build(workspace)) for title, build in TABS]
+        tabs.active = min(active, len(tabs) - 1)
+
+    show(ratings)
+    workspace.param.watch(lambda event: show(event.new), "ratings")
+    footer = pn.pane.Markdown(f"Store: `{Path(store.path).name}`" if store is not None else "No store given (`--store PATH` keeps tags and recipes).")
+    template.sidebar.append(DataPicker(workspace=workspace, max_upload_mb=max_upload_mb))
+    template.main.extend([tabs, footer])
+    return template
 
 
-def serve(ratings: Ratings, *, store: Store | None = None, port: int = 5006, address: str = "127.0.0.1", show: bool = False):
-    """Serve the app on ``address:port`` (localhost unless told otherwise); blocks until stopped."""
-    origins = [f"{address}:{port}"] + ([f"localhost:{port}"] if address in ("127.0.0.1", "localhost") else [])
+def serve(ratings: Ratings, *, store: Store | None = None, port: int = 5006, address: str = "127.0.0.1", show: bool = False,
+          allow_websocket_origin: list[str] | None = None, max_upload_mb: float = MAX_UPLOAD_MB, **auth):
+    """Serve the app on ``address:port`` (localhost unless told otherwise); blocks until stopped.
+
+    ``auth`` passes Panel's options through (``basic_auth=``, ``cookie_secret=``, ``oauth_provider=`` …).
+    """
+    origins = [f"{address}:{port}"] + ([f"localhost:{port}", f"127.0.0.1:{port}"] if address in ("127.0.0.1", "localhost") else [])
     return pn.serve(
-        lambda: build_app(ratings, store),
+        lambda: build_app(ratings, store, max_upload_mb=max_upload_mb),
         port=port,
         address=address,
-        websocket_origin=origins,
+        websocket_origin=origins + list(allow_websocket_origin or []),
+        websocket_max_message_size=int((max_upload_mb + 16) * 2**20),
         show=show,
         title="workbench",
         threaded=False,
+        **{k: v for k, v in auth.items() if v is not None},
     )

@@ -29,6 +29,7 @@ class Workspace(param.Parameterized):
     recipe = param.Dict(default=None, allow_None=True, doc="The active cleaning recipe (as exported), if any.")
     cleaned = param.ClassSelector(class_=Ratings, allow_None=True, doc="The active recipe applied to ``ratings``.")
     scores = param.Dict(default={}, doc="Scored models: name -> DataFrame with item_id, score_a, score_b.")
+    user = param.String(default=None, allow_None=True, doc="The logged-in user (served with --basic-auth or OAuth), if any.")
 
     def tags_changed(self) -> None:
         """Tell every watcher that tags were written."""
