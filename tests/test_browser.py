@@ -23,3 +23,10 @@ def test_overview_renders_in_a_browser(served_demo):
             page.get_by_text(text, exact=True).first.wait_for(timeout=10_000)  # locators pierce Bokeh's shadow DOM
         page.locator("canvas").nth(1).wait_for(timeout=10_000)  # both Bokeh plots drew
         assert not errors, errors
+
+
+def test_overview_headline_alpha_arrives_without_blocking(served_demo):
+    with open_page(served_demo) as (page, errors):
+        page.get_by_text("Krippendorff's alpha").first.wait_for(timeout=30_000)
+        page.get_by_text("95 % item bootstrap").first.wait_for(timeout=30_000)  # computed off the request thread
+        assert not errors, errors

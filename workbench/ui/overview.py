@@ -7,11 +7,16 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import NumeralTickFormatter
 
+from ..analysis.reliability import reliability
 from ..analysis.summary import rater_attribute_summary
 from ..data.ratings import Ratings
+from .background import run_in_background
 
 hv.extension("bokeh", logo=False)
+#: Counts on axes as 1,000,000 rather than 1.000e+6.
+COUNT_FORMAT = NumeralTickFormatter(format="0,0")
 
 
 class Overview(pn.viewable.Viewer):
@@ -24,6 +29,30 @@ class Overview(pn.viewable.Viewer):
     """
 
     ratings = param.ClassSelector(class_=Ratings, doc="The data set shown.")
+    n_boot = param.Integer(default=200, bounds=(0, None), doc="Bootstrap replicates behind the headline interval.")
+
+    def headline(self) -> str:
+        """Krippendorff's alpha at the data's own level, with its 95 % item-bootstrap interval.
+
+        >>> import workbench
+        >>> ratings = workbench.simulate_study(n_items=40, ratings_per_item=3, n_raters=6).ratings
+        >>> print(workbench.Overview(ratings=ratings).headline())
+        **Krippendorff's alpha** (nominal): 0.432 [0..., 0...] · moderate (95 % item bootstrap, 200 replicates)
+        """
+        row = reliability(self.ratings, n_boot=self.n_boot).iloc[0]
+        if not np.isfinite(row["value"]):
+            return f"**Krippendorff's alpha** ({row['level']}): undefined — {row['note']}"
+        interval = f" [{row['ci_low']:.3f}, {row['ci_high']:.3f}]" if np.isfinite(row["ci_low"]) else ""
+        return f"**Krippendorff's alpha** ({row['level']}): {row['value']:.3f}{interval} · {row['band']} (95 % item bootstrap, {self.n_boot} replicates)"
+
+    def _headline_pane(self) -> pn.pane.Markdown:
+        pane = pn.pane.Markdown("**Krippendorff's alpha**: computing…", sizing_mode="stretch_width")
+
+        def failed(error: Exception) -> None:
+            pane.object = f"**Krippendorff's alpha**: not computed — {error}"
+
+        run_in_background(self.headline, done=lambda text: setattr(pane, "object", text), failed=failed)
+        return pane
 
     def facts(self) -> pd.DataFrame:
         summary = self.ratings.summary()
@@ -36,7 +65,7 @@ class Overview(pn.viewable.Viewer):
         counts = self.ratings.raters_per_item().value_counts().sort_index()
         frame = pd.DataFrame({"ratings per item": counts.index.astype(str), "items": counts.to_numpy()})
         return hv.Bars(frame, "ratings per item", "items").opts(
-            title="Ratings per item", responsive=True, height=280, tools=["hover"], color="#4c72b0"
+            title="Ratings per item", responsive=True, height=280, tools=["hover"], color="#4c72b0", yformatter=COUNT_FORMAT
         )
 
     @param.depends("ratings")
@@ -45,11 +74,11 @@ class Overview(pn.viewable.Viewer):
         if self.ratings.level in ("interval", "ratio") and len(totals) > 30:
             counts, edges = np.histogram(totals.index.to_numpy(dtype=float), bins=20, weights=totals.to_numpy())
             return hv.Histogram((edges, counts), kdims="label", vdims="ratings").opts(
-                title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452"
+                title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452", yformatter=COUNT_FORMAT
             )
         frame = pd.DataFrame({"label": totals.index.astype(str), "ratings": totals.to_numpy()})
         return hv.Bars(frame, "label", "ratings").opts(
-            title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452"
+            title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452", yformatter=COUNT_FORMAT
         )
 
     def __panel__(self):
@@ -63,6 +92,7 @@ class Overview(pn.viewable.Viewer):
         )
         return pn.Column(
             pn.pane.Markdown("## Overview"),
+            self._headline_pane(),
             pn.Row(
                 pn.pane.DataFrame(self.facts(), sizing_mode="stretch_width"),
                 pn.Column(pn.pane.Markdown("### Rater attributes"), attribute_view, sizing_mode="stretch_width"),
