@@ -47,15 +47,16 @@ def _texts(document) -> str:
 
 
 @pytest.mark.slow
-def test_serve_answers_with_the_overview_of_the_demo():
+def _serve_and_pull(arguments, path=""):
+    """Start ``workbench serve`` with ``arguments`` on a free port; the page's HTML and its Bokeh texts."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), *arguments],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
+        url = f"http://127.0.0.1:{port}/{path}"
+        deadline = time.monotonic() + 90
         while True:
             try:
                 page = urllib.request.urlopen(url, timeout=5).read().decode()
@@ -64,16 +65,37 @@ def test_serve_answers_with_the_overview_of_the_demo():
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise AssertionError(f"server did not answer: {server.stdout.read() if server.poll() is not None else ''}")
                 time.sleep(0.5)
-        assert "workbench · demo study (simulated)" in page
         import panel.models  # noqa: F401  (registers Panel's Bokeh models for deserialising)
         from bokeh.client import pull_session
 
         with pull_session(url=url) as session:
-            texts = _texts(session.document)
-        assert "Overview" in texts and "Ratings per item" in texts and "40000" in texts and "age_band" in texts
+            return page, _texts(session.document)
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_serve_answers_with_the_overview_of_the_demo():
+    page, texts = _serve_and_pull([])
+    assert "workbench · demo study (simulated)" in page
+    assert "Overview" in texts and "Ratings per item" in texts and "40000" in texts and "age_band" in texts
+
+
+def test_serve_a_notebook_as_an_app(tmp_path):
+    import nbformat
+
+    pytest.importorskip("nbconvert", reason="serving a notebook needs the [notebook] extra")
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'import panel as pn\npn.pane.Markdown("hello from a notebook").servable()')])
+    nbformat.write(notebook, tmp_path / "tour.ipynb")
+    _, texts = _serve_and_pull(["--notebook", str(tmp_path / "tour.ipynb")], path="tour")
+    assert "hello from a notebook" in texts
+
+
+def test_serve_refuses_what_is_not_a_notebook(tmp_path, capsys):
+    assert main(["serve", "--notebook", str(tmp_path / "missing.ipynb")]) == 2
+    assert "needs an .ipynb file" in capsys.readouterr().err
 
 
 def test_server_binds_localhost_by_default(monkeypatch):

@@ -58,8 +58,13 @@ def _info(args) -> int:
 
 def _serve(args) -> int:
     from .data.store import Store
-    from .ui.app import serve
+    from .ui.app import serve, serve_notebook
 
+    if args.notebook:
+        print(f"workbench: serving {args.notebook} at http://{args.address}:{args.port}/", flush=True)
+        serve_notebook(args.notebook, port=args.port, address=args.address, show=args.show,
+                       allow_websocket_origin=args.allow_websocket_origin, basic_auth=args.basic_auth, cookie_secret=args.cookie_secret)
+        return 0
     ratings = _load(args)
     store = Store(args.store) if args.store else None
     print(f"workbench: serving {ratings!r} at http://{args.address}:{args.port}/", flush=True)
@@ -78,6 +83,7 @@ def main(argv=None) -> int:
     serve.add_argument("--port", type=int, default=5006)
     serve.add_argument("--address", default="127.0.0.1", help="interface to bind (default: localhost only)")
     serve.add_argument("--show", action="store_true", help="open a browser tab")
+    serve.add_argument("--notebook", metavar="IPYNB", help="serve a curated notebook's .servable() components as an app instead")
     serve.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]",
                        help="another host name the page may be opened under (repeatable; for a proxy or a team server)")
     serve.add_argument("--max-upload-mb", type=float, default=200, help="largest file the data picker accepts (default 200)")

@@ -6,6 +6,7 @@ The page asks nothing of any host but its own server (Bootstrap design, resource
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import panel as pn
@@ -43,6 +44,8 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     'BootstrapTemplate'
     """
     workspace = Workspace(ratings=ratings, store=store, user=pn.state.user or None)
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.on_session_destroyed(lambda context: workspace.close())
     tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
     template = pn.template.BootstrapTemplate(title=f"workbench · {data_set_name(ratings)}", header_background="#2f4858",
                                              sidebar_width=320)
@@ -58,6 +61,20 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     template.sidebar.append(DataPicker(workspace=workspace, max_upload_mb=max_upload_mb))
     template.main.extend([tabs, footer])
     return template
+
+
+def serve_notebook(path, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False, **options):
+    """Serve a curated notebook as an app: the components it marks ``.servable()``, on localhost by default."""
+    from ..errors import WorkbenchDataError
+
+    path = Path(path)
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise WorkbenchDataError(f"--notebook needs an .ipynb file, got {str(path)!r}")
+    if importlib.util.find_spec("nbconvert") is None:
+        raise WorkbenchDataError("serving a notebook needs nbconvert: pip install -e '.[notebook]' -c constraints.txt")
+    return pn.serve({path.stem: str(path)}, port=port, address=address, show=show, threaded=False,
+                    websocket_origin=[f"{address}:{port}", f"localhost:{port}"] + list(options.pop("allow_websocket_origin", None) or []),
+                    **{k: v for k, v in options.items() if v is not None})
 
 
 def serve(ratings: Ratings, *, store: Store | None = None, port: int = 5006, address: str = "127.0.0.1", show: bool = False,
