@@ -1,43 +1,48 @@
-"""The project store: one SQLite file (WAL) for tags, cleaning recipes and model scores.
+"""The project store: one SQLite file (WAL) for tag schemes, tags, cleaning recipes and model scores.
 
-Nothing a researcher writes is lost: tags are an append-only history (the current tag is the
-latest row), every write is one committed transaction with ``synchronous=FULL``, and concurrent
-writers wait on SQLite's lock instead of failing.
+Nothing a researcher writes is lost: tags are an append-only history (adding a value and removing
+one are both new rows; the current tag is the latest), every write is one committed transaction
+with ``synchronous=FULL``, and concurrent writers wait on SQLite's lock instead of failing.
+Schemes are registered in the store, so a project's taxonomy travels with its tags.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import WorkbenchDataError
+from ..errors import WorkbenchDataError, describe_rows
+from .schemes import BUILTIN_SCHEMES, Scheme, load_scheme
 
-SCHEMA_VERSION = 1
+#: Version 2 added registered schemes and the ``action`` of a tag row (add / remove).
+SCHEMA_VERSION = 2
 
-#: Tag schemes with a fixed vocabulary (M1.1, M5.1, M4). Other scheme names accept any text.
-SCHEMES: dict[str, tuple[str, ...]] = {
-    "subjectivity": ("manifest", "latent_pattern", "latent_projective"),
-    "plurality": ("single_correct", "multiple_correct"),
-    "distinguishability": ("distinguishable", "indistinguishable"),
-    "unreliability_source": (
-        "mislabeling", "subjective_preference", "evaluation_criteria", "quality_threshold",
-        "both_harmful", "both_misinformation",
-    ),
-}
+#: The built-in tag schemes (M1.1, M5.1, M4), registered in every store.
+SCHEMES: dict[str, Scheme] = BUILTIN_SCHEMES
+
+ACTIONS = ("add", "remove")
+#: Columns of an exported tag file (``action`` is optional on import: ``add`` when absent).
+TAG_FILE_COLUMNS = ("item_id", "scheme", "value", "tagger", "time", "note", "action")
+_HISTORY = "SELECT id, item_id, scheme, value, action, note, tagger, time FROM tags"
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tags (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id TEXT NOT NULL, scheme TEXT NOT NULL, value TEXT NOT NULL,
-    note TEXT, tagger TEXT NOT NULL, time TEXT NOT NULL
+    note TEXT, tagger TEXT NOT NULL, time TEXT NOT NULL, action TEXT NOT NULL DEFAULT 'add'
 );
 CREATE INDEX IF NOT EXISTS tags_item_scheme ON tags (item_id, scheme, id);
+CREATE TABLE IF NOT EXISTS schemes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, definition TEXT NOT NULL, time TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS recipes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL, recipe TEXT NOT NULL, author TEXT, time TEXT NOT NULL
@@ -59,6 +64,33 @@ def _text(value, name: str) -> str:
     return value
 
 
+def live_tags(history: pd.DataFrame, schemes: dict[str, Scheme]) -> pd.DataFrame:
+    """Each tagger's current values from a tag history: the ``add`` rows still in force.
+
+    A single-choice tag is the tagger's latest row for (item, scheme), gone if that row is a
+    removal; a multi-choice value is present if the tagger's latest row for it adds it.
+    ``tagger_time`` is the time of the tagger's latest row on (item, scheme), removals included.
+    """
+    if history.empty:
+        return history.assign(tagger_time=pd.Series(dtype=object)).iloc[:0]
+    ordered = history.sort_values(["time", "id"], kind="stable")
+    multi = ordered["scheme"].map(lambda name: name in schemes and schemes[name].multi).astype(bool)
+    slot = ordered["value"].where(multi, "")
+    latest = ordered.assign(_slot=slot).drop_duplicates(["item_id", "scheme", "tagger", "_slot"], keep="last")
+    last_time = ordered.groupby(["item_id", "scheme", "tagger"], sort=False)["time"].max().rename("tagger_time")
+    live = latest[latest["action"] == "add"].drop(columns="_slot")
+    return live.join(last_time, on=["item_id", "scheme", "tagger"]).reset_index(drop=True)
+
+
+def latest_tags(live: pd.DataFrame) -> pd.DataFrame:
+    """Per (item, scheme), the values of the tagger who wrote last (their whole multi-choice set)."""
+    if live.empty:
+        return live
+    order = live.sort_values(["tagger_time", "id"], kind="stable")
+    last = order.drop_duplicates(["item_id", "scheme"], keep="last")[["item_id", "scheme", "tagger"]]
+    return live.merge(last, on=["item_id", "scheme", "tagger"])
+
+
 class Store:
     """A project's durable state in one SQLite file.
 
@@ -75,6 +107,10 @@ class Store:
     0  item-1  subjectivity  manifest    ben
     >>> len(store.tag_history())
     2
+    >>> store.add_tag("item-1", "subjectivity", "obvious", tagger="ana")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.WorkbenchDataError: value 'obvious' is not in scheme 'subjectivity'; choose one of manifest, latent_pattern, latent_projective
     """
 
     def __init__(self, path, *, timeout: float = 60.0):
@@ -97,9 +133,28 @@ class Store:
                     raise WorkbenchDataError(
                         f"store {str(self.path)!r} has schema version {found[0][0]}, newer than this workbench ({SCHEMA_VERSION})"
                     )
+                elif found[0][0] == 1:
+                    self._migrate_from_1(conn)
+                known = self._schemes(conn)
+                for scheme in BUILTIN_SCHEMES.values():
+                    if scheme.name not in known:
+                        self._insert_scheme(conn, scheme)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+    def _migrate_from_1(self, conn) -> None:
+        """Version 1 had no schemes table and no ``action``: every old row is an ``add``; a scheme
+        name outside the built-ins becomes a registered single-choice scheme of the values it used."""
+        conn.execute("ALTER TABLE tags ADD COLUMN action TEXT NOT NULL DEFAULT 'add'")
+        used = conn.execute("SELECT scheme, value FROM tags GROUP BY scheme, value ORDER BY MIN(id)").fetchall()
+        inferred: dict[str, dict[str, str]] = {}
+        for scheme, value in used:
+            if scheme not in BUILTIN_SCHEMES:
+                inferred.setdefault(scheme, {})[value] = "(in use before schemes were registered)"
+        for name, values in inferred.items():
+            self._insert_scheme(conn, Scheme(name, values, description="Registered from existing tags when the store was upgraded."))
+        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     # A fresh connection per operation: safe across threads (Panel sessions) and processes.
     @contextmanager
@@ -127,43 +182,243 @@ class Store:
             raise
         conn.execute("COMMIT")
 
+    # ------------------------------------------------------------------ schemes
+    def _schemes(self, conn) -> dict[str, Scheme]:
+        found: dict[str, Scheme] = {}
+        for name, text in conn.execute("SELECT name, definition FROM schemes ORDER BY id"):
+            found[name] = Scheme.from_dict(json.loads(text), source=f"scheme {name!r} in {str(self.path)!r}")
+        return found
+
+    def _insert_scheme(self, conn, scheme: Scheme) -> None:
+        conn.execute("INSERT INTO schemes (name, definition, time) VALUES (?, ?, ?)",
+                     (scheme.name, json.dumps(scheme.to_dict()), _now()))
+
+    def schemes(self) -> dict[str, Scheme]:
+        """The registered schemes by name (the built-ins first, then in the order they were added)."""
+        with self._connect() as conn:
+            return self._schemes(conn)
+
+    def scheme(self, name: str) -> Scheme:
+        """One registered scheme; an unknown name raises, listing the known ones."""
+        with self._connect() as conn:
+            return self._known(self._schemes(conn), name)
+
+    @staticmethod
+    def _known(schemes: dict[str, Scheme], name) -> Scheme:
+        if name not in schemes:
+            raise WorkbenchDataError(
+                f"scheme {name!r} is not registered in this store; known: {', '.join(schemes)} (add it with store.add_scheme)"
+            )
+        return schemes[name]
+
+    def add_scheme(self, scheme, *, replace: bool = False) -> Scheme:
+        """Register a scheme (a :class:`Scheme`, a dict or a YAML/JSON path); return it.
+
+        Registering the same definition again changes nothing. A different definition under a known
+        name needs ``replace=True``, and may not drop a value that tags use or change ``multi``
+        once tags exist.
+
+        >>> import tempfile, pathlib, workbench
+        >>> store = workbench.Store(pathlib.Path(tempfile.mkdtemp()) / "p.sqlite")
+        >>> store.add_scheme({"name": "harm", "values": {"none": "No harm.", "some": "Could hurt someone."}}).name
+        'harm'
+        >>> list(store.schemes())
+        ['subjectivity', 'plurality', 'distinguishability', 'unreliability_source', 'harm']
+        """
+        scheme = load_scheme(scheme)
+        with self._connect() as conn, self._write(conn):
+            old = self._schemes(conn).get(scheme.name)
+            if old == scheme:
+                return old
+            if old is not None:
+                if not replace:
+                    raise WorkbenchDataError(
+                        f"scheme {scheme.name!r} is already registered with a different definition; "
+                        "pass replace=True to change it, or give the new one another name"
+                    )
+                used = [v for (v,) in conn.execute("SELECT DISTINCT value FROM tags WHERE scheme = ? ORDER BY value", (scheme.name,))]
+                dropped = [v for v in used if v not in scheme.values]
+                if dropped:
+                    raise WorkbenchDataError(f"scheme {scheme.name!r}: value {dropped[0]!r} is used by tags and cannot be dropped")
+                if used and old.multi != scheme.multi:
+                    raise WorkbenchDataError(f"scheme {scheme.name!r} has tags: 'multi' cannot change from {old.multi} to {scheme.multi}")
+            self._insert_scheme(conn, scheme)
+        return scheme
+
     # ------------------------------------------------------------------ tags
-    def add_tag(self, item_id, scheme: str, value: str, tagger: str, note: str | None = None) -> int:
-        """Append one tag (never overwrites); return its row id. Known schemes check their vocabulary."""
+    @staticmethod
+    def _check_tag(schemes, scheme_name, value, note) -> Scheme:
+        scheme = Store._known(schemes, scheme_name)
+        if value not in scheme.values:
+            raise WorkbenchDataError(f"value {value!r} is not in scheme {scheme.name!r}; choose one of {', '.join(scheme.values)}")
+        if scheme.note == "required" and not (note and note.strip()):
+            raise WorkbenchDataError(f"scheme {scheme.name!r} requires a note with every tag")
+        return scheme
+
+    @staticmethod
+    def _fields(item_id, scheme, value, tagger, note) -> tuple:
         item_id = _text(str(item_id) if item_id is not None else None, "item_id")
         _text(scheme, "scheme")
         _text(value, "value")
         _text(tagger, "tagger")
         if note is not None and not isinstance(note, str):
             raise WorkbenchDataError(f"note must be text or None, got {type(note).__name__}")
-        allowed = SCHEMES.get(scheme)
-        if allowed is not None and value not in allowed:
-            raise WorkbenchDataError(f"value {value!r} is not in scheme {scheme!r}; choose one of {', '.join(allowed)}")
-        with self._connect() as conn, self._write(conn):
-            cursor = conn.execute(
-                "INSERT INTO tags (item_id, scheme, value, note, tagger, time) VALUES (?, ?, ?, ?, ?, ?)",
-                (item_id, scheme, value, note, tagger, _now()),
-            )
-            return int(cursor.lastrowid)
+        return item_id, scheme, value, tagger, note
 
-    def tag_history(self, item_id=None) -> pd.DataFrame:
-        """Every tag ever written, oldest first (optionally for one item)."""
-        query = "SELECT id, item_id, scheme, value, note, tagger, time FROM tags"
-        params: tuple = ()
-        if item_id is not None:
-            query, params = query + " WHERE item_id = ?", (str(item_id),)
-        with self._connect() as conn:
-            return pd.read_sql_query(query + " ORDER BY id", conn, params=params)
+    @staticmethod
+    def _insert(conn, item_id, scheme, value, tagger, note, action, time=None) -> int:
+        cursor = conn.execute(
+            "INSERT INTO tags (item_id, scheme, value, note, tagger, time, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (item_id, scheme, value, note, tagger, time or _now(), action),
+        )
+        return int(cursor.lastrowid)
 
-    def current_tags(self) -> pd.DataFrame:
-        """The latest tag per (item, scheme)."""
-        query = """
-            SELECT t.id, t.item_id, t.scheme, t.value, t.note, t.tagger, t.time FROM tags t
-            JOIN (SELECT MAX(id) AS id FROM tags GROUP BY item_id, scheme) latest ON t.id = latest.id
-            ORDER BY t.item_id, t.scheme
+    def add_tag(self, item_id, scheme: str, value: str, tagger: str, note: str | None = None) -> int:
+        """Append one tag row (never overwrites); return its row id.
+
+        The scheme must be registered and have ``value``. For a single-choice scheme the tagger's
+        tag becomes ``value``; for a multi-choice scheme ``value`` joins the tagger's values.
         """
+        fields = self._fields(item_id, scheme, value, tagger, note)
+        with self._connect() as conn, self._write(conn):
+            self._check_tag(self._schemes(conn), scheme, value, note)
+            return self._insert(conn, *fields, "add")
+
+    def remove_tag(self, item_id, scheme: str, value: str, tagger: str, note: str | None = None) -> int:
+        """Withdraw one of the tagger's values (a new history row, never a delete); return its row id.
+
+        >>> import tempfile, pathlib, workbench
+        >>> store = workbench.Store(pathlib.Path(tempfile.mkdtemp()) / "p.sqlite")
+        >>> for source in ("mislabeling", "both_harmful"):
+        ...     _ = store.add_tag("i1", "unreliability_source", source, tagger="ana")
+        >>> store.remove_tag("i1", "unreliability_source", "mislabeling", tagger="ana")
+        3
+        >>> store.current_tags()["value"].tolist(), len(store.tag_history())
+        (['both_harmful'], 3)
+        """
+        item_id, scheme, value, tagger, note = self._fields(item_id, scheme, value, tagger, note)
+        with self._connect() as conn, self._write(conn):
+            schemes = self._schemes(conn)
+            self._known(schemes, scheme)
+            held = self._tagger_values(conn, schemes, item_id, scheme, tagger)
+            if value not in held:
+                raise WorkbenchDataError(
+                    f"{tagger!r} has no {value!r} tag on item {item_id!r} in scheme {scheme!r} (current: {', '.join(held) or 'none'}); nothing written"
+                )
+            return self._insert(conn, item_id, scheme, value, tagger, note, "remove")
+
+    def undo_tag(self, item_id, scheme: str, tagger: str) -> int | None:
+        """Reverse the tagger's latest change on an item with new rows; return the last row id (``None``: nothing to undo).
+
+        Undoing twice restores the change.
+
+        >>> import tempfile, pathlib, workbench
+        >>> store = workbench.Store(pathlib.Path(tempfile.mkdtemp()) / "p.sqlite")
+        >>> _ = store.add_tag("i1", "subjectivity", "manifest", tagger="ana")
+        >>> _ = store.add_tag("i1", "subjectivity", "latent_pattern", tagger="ana")
+        >>> _ = store.undo_tag("i1", "subjectivity", tagger="ana")
+        >>> store.current_tags()["value"].tolist(), len(store.tag_history())
+        (['manifest'], 3)
+        """
+        item_id = _text(str(item_id) if item_id is not None else None, "item_id")
+        _text(tagger, "tagger")
+        with self._connect() as conn, self._write(conn):
+            schemes = self._schemes(conn)
+            self._known(schemes, scheme)
+            rows = self._tagger_rows(conn, item_id, scheme, tagger)
+            if rows.empty:
+                return None
+            now = set(live_tags(rows, schemes)["value"])
+            before = set(live_tags(rows.iloc[:-1], schemes)["value"])
+            removed, added = sorted(now - before), sorted(before - now)
+            if not schemes[scheme].multi and added:
+                removed = []  # a single-choice add replaces the tagger's value by itself
+            row = None
+            for value in removed:
+                row = self._insert(conn, item_id, scheme, value, tagger, "undo", "remove")
+            for value in added:
+                row = self._insert(conn, item_id, scheme, value, tagger, "undo", "add")
+            return row
+
+    @staticmethod
+    def _tagger_rows(conn, item_id, scheme, tagger) -> pd.DataFrame:
+        return pd.read_sql_query(
+            _HISTORY + " WHERE item_id = ? AND scheme = ? AND tagger = ? ORDER BY time, id", conn, params=(item_id, scheme, tagger)
+        )
+
+    def _tagger_values(self, conn, schemes, item_id, scheme, tagger) -> list[str]:
+        return live_tags(self._tagger_rows(conn, item_id, scheme, tagger), schemes)["value"].tolist()
+
+    def tag_history(self, item_id=None, *, scheme: str | None = None) -> pd.DataFrame:
+        """Every tag row ever written, in write order (optionally for one item and/or scheme)."""
+        conditions, params = [], []
+        if item_id is not None:
+            conditions.append("item_id = ?")
+            params.append(str(item_id))
+        if scheme is not None:
+            conditions.append("scheme = ?")
+            params.append(scheme)
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
         with self._connect() as conn:
-            return pd.read_sql_query(query, conn).reset_index(drop=True)
+            return pd.read_sql_query(_HISTORY + where + " ORDER BY id", conn, params=tuple(params))
+
+    def current_tags(self, scheme: str | None = None, *, item_id=None, per_tagger: bool = False) -> pd.DataFrame:
+        """The tags in force: one row per (item, scheme, value).
+
+        By default the latest tagger's values on each (item, scheme); ``per_tagger=True`` gives every
+        tagger's own values instead (one row per item, scheme, tagger and value).
+        """
+        history = self.tag_history(item_id, scheme=scheme)
+        live = live_tags(history, self.schemes())
+        chosen = live if per_tagger else latest_tags(live)
+        keys = ["item_id", "scheme"] + (["tagger"] if per_tagger else []) + ["id"]
+        columns = ["id", "item_id", "scheme", "value", "note", "tagger", "time"]
+        return chosen.sort_values(keys, kind="stable")[columns].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ export / import
+    def export_tags(self, path) -> Path:
+        """Write the whole tag history to CSV or Parquet (by suffix), atomically; return the path."""
+        path = Path(path)
+        kind = _file_kind(path)
+        table = self.tag_history()[list(TAG_FILE_COLUMNS)]
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        try:
+            if kind == "csv":
+                table.to_csv(temporary, index=False)
+            else:
+                table.to_parquet(temporary, index=False)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+        return path
+
+    def import_tags(self, path, *, items=None) -> int:
+        """Append the tag rows of a CSV or Parquet file (``item_id, scheme, value, tagger, time, note``
+        and optionally ``action``); return how many were new.
+
+        Rows already in the store (same item, scheme, value, tagger, time and action) are skipped, so
+        importing a file twice adds nothing the second time. ``items`` (a Ratings or item ids) refuses
+        items outside the study. Any bad row refuses the whole file, naming the rows; nothing is written.
+        """
+        table = _read_tag_file(Path(path))
+        known_items = None
+        if items is not None:
+            from .ratings import Ratings
+
+            known_items = set(items.items.index if isinstance(items, Ratings) else pd.Index(items).astype(str))
+        with self._connect() as conn, self._write(conn):
+            _check_tag_rows(table, self._schemes(conn), known_items, str(path))
+            existing = pd.read_sql_query("SELECT item_id, scheme, value, tagger, time, action FROM tags", conn)
+            key = ["item_id", "scheme", "value", "tagger", "time", "action"]
+            fresh = table.drop_duplicates(key).merge(existing.drop_duplicates(key), on=key, how="left", indicator=True)
+            fresh = fresh[fresh["_merge"] == "left_only"].sort_values("time", kind="stable")
+            conn.executemany(
+                "INSERT INTO tags (item_id, scheme, value, note, tagger, time, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.item_id, r.scheme, r.value, r.note, r.tagger, r.time, r.action) for r in fresh.itertuples(index=False)],
+            )
+            return len(fresh)
 
     # ------------------------------------------------------------------ recipes
     def save_recipe(self, name: str, recipe: dict, author: str | None = None) -> int:
@@ -210,3 +465,60 @@ class Store:
             query, params = query + " WHERE model = ?", (model,)
         with self._connect() as conn:
             return pd.read_sql_query(query + " ORDER BY model, item_id", conn, params=params)
+
+
+def _file_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise WorkbenchDataError(f"tag file {str(path)!r}: expected a .csv or .parquet file")
+
+
+def _read_tag_file(path: Path) -> pd.DataFrame:
+    kind = _file_kind(path)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False) if kind == "csv" else pd.read_parquet(path)
+    except FileNotFoundError:
+        raise WorkbenchDataError(f"tag file {str(path)!r} does not exist") from None
+    except (OSError, ValueError) as err:
+        raise WorkbenchDataError(f"tag file {str(path)!r} cannot be read as {kind}: {err}") from None
+    missing = [c for c in TAG_FILE_COLUMNS[:5] if c not in table.columns]
+    if missing:
+        raise WorkbenchDataError(f"tag file {str(path)!r} lacks column {missing[0]!r}; expected {', '.join(TAG_FILE_COLUMNS)}")
+    table = table.reset_index(drop=True)
+    out = pd.DataFrame(index=table.index)
+    for column in ("item_id", "scheme", "value", "tagger"):
+        out[column] = table[column].astype(object).where(table[column].notna(), "").map(str).str.strip()
+    note = table["note"] if "note" in table.columns else pd.Series(None, index=table.index, dtype=object)
+    out["note"] = note.astype(object).where(note.notna() & (note.astype(str) != ""), None)
+    action = table["action"].astype(object).where(table["action"].notna(), "") if "action" in table.columns else "add"
+    out["action"] = pd.Series(action, index=table.index).replace("", "add")
+    times = pd.to_datetime(table["time"], utc=True, format="ISO8601", errors="coerce")
+    out["time"] = times.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").where(times.notna(), None)
+    return out
+
+
+def _check_tag_rows(table: pd.DataFrame, schemes: dict[str, Scheme], items: set | None, source: str) -> None:
+    """Refuse the whole file at the first kind of fault, naming its rows (0-based data rows)."""
+    def refuse(mask, what):
+        if mask.any():
+            raise WorkbenchDataError(f"tag file {source!r}: {what} at {describe_rows(table.index[mask])}; nothing imported")
+
+    for column in ("item_id", "scheme", "value", "tagger"):
+        refuse(table[column] == "", f"empty {column}")
+    refuse(table["time"].isna(), "a time that is not an ISO date-time")
+    refuse(~table["action"].isin(ACTIONS), f"an action other than {' / '.join(ACTIONS)}")
+    unknown = ~table["scheme"].isin(list(schemes))
+    if unknown.any():
+        refuse(unknown, f"unknown scheme {table.loc[unknown, 'scheme'].iloc[0]!r} (registered: {', '.join(schemes)})")
+    allowed = table["scheme"].map(lambda name: tuple(schemes[name].values))
+    bad_value = pd.Series([v not in ok for v, ok in zip(table["value"], allowed)], index=table.index)
+    if bad_value.any():
+        first = table[bad_value].iloc[0]
+        refuse(bad_value, f"value {first['value']!r} not in scheme {first['scheme']!r}")
+    if items is not None:
+        outside = ~table["item_id"].isin(items)
+        if outside.any():
+            refuse(outside, f"item {table.loc[outside, 'item_id'].iloc[0]!r} not in the study")
