@@ -15,11 +15,13 @@ from ..data.ratings import Ratings
 from ..data.store import Store
 from .data_picker import MAX_UPLOAD_MB, DataPicker
 from .overview import Overview
+from .tagger import Tagger
 from .workspace import Workspace
 
 #: (title, build(workspace) -> component), in tab order.
 TABS = [
     ("Overview", lambda workspace: Overview(ratings=workspace.ratings)),
+    ("Tag", lambda workspace: Tagger(workspace=workspace)),
 ]
 
 

@@ -1,0 +1,48 @@
+"""The Tag tab of the served app in headless Chromium: a click in the page is a row in the store."""
+
+import time
+
+import pytest
+from browser import needs_chromium, open_page, served
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture(scope="module")
+def served_study(tmp_path_factory):
+    import workbench
+    from workbench.ui.app import build_app
+
+    store = workbench.Store(tmp_path_factory.mktemp("tagging") / "project.sqlite")
+    ratings = workbench.simulate_study(seed=0, n_items=200, ratings_per_item=5, n_raters=20).ratings
+    with served(lambda: build_app(ratings, store)) as url:
+        yield url, store
+
+
+def _wait_for_rows(store, n, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        history = store.tag_history()
+        if len(history) >= n:
+            return history
+        time.sleep(0.2)
+    raise AssertionError(f"{len(store.tag_history())} tag rows after {timeout}s, expected {n}")
+
+
+def test_tag_an_item_in_the_tag_tab(served_study):
+    url, store = served_study
+    with open_page(url) as (page, errors):
+        page.get_by_text("Tag", exact=True).first.click()
+        page.get_by_text("items tagged in").first.wait_for(timeout=30_000)
+        name = page.get_by_placeholder("who is tagging")
+        name.fill("ana")
+        name.press("Enter")
+        page.get_by_role("button", name="1 · manifest").click()
+        history = _wait_for_rows(store, 1)
+        assert history[["scheme", "value", "tagger"]].values.tolist() == [["subjectivity", "manifest", "ana"]]
+        page.get_by_text("1 / 200").first.wait_for(timeout=10_000)
+        page.get_by_text("Current tags on this item").first.click()  # focus outside the text fields
+        page.keyboard.press("2")  # number keys pick a value
+        history = _wait_for_rows(store, 2)
+        assert history["value"].tolist() == ["manifest", "latent_pattern"] and history["item_id"].is_unique
+        assert not errors, errors

@@ -1,0 +1,108 @@
+"""The Tagger component without a browser: set parameters, click buttons, read the store."""
+
+import pytest
+
+import workbench
+from workbench import Store
+from workbench.ui.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def ratings():
+    return workbench.simulate_study(seed=1, n_items=25, ratings_per_item=5, n_raters=12).ratings
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "p.sqlite")
+
+
+def _click(tagger, value):
+    """Click the scheme button of ``value`` as a browser would."""
+    for row in tagger._buttons.objects:
+        button = row.objects[0]
+        if button.label.endswith(value):
+            button.clicks += 1
+            return
+    raise AssertionError(f"no button for {value!r}")
+
+
+def test_clicking_a_value_writes_a_row_and_advances(ratings, store):
+    workspace = Workspace(ratings=ratings, store=store)
+    tagger = workbench.Tagger(workspace=workspace, tagger="ana")
+    expected = workbench.tag_queue(ratings, store, "subjectivity", tagger="ana")["item_id"].tolist()
+    assert tagger.queue == expected and tagger.item_id == expected[0]
+    tagger.note = "surface facts"
+    _click(tagger, "manifest")
+    history = store.tag_history()
+    assert history[["item_id", "scheme", "value", "tagger", "note"]].values.tolist() == [
+        [expected[0], "subjectivity", "manifest", "ana", "surface facts"]
+    ]
+    assert tagger.item_id == expected[1] and tagger.note == "" and workspace.tag_revision == 1
+    assert tagger.progress() == (1, ratings.n_items)
+    assert "**1 / 25** items tagged" in tagger._progress_text.object
+    tagger.previous()
+    assert tagger.item_id == expected[0]
+    assert tagger._current.object["value"].tolist() == ["manifest"]
+    tagger.undo()
+    assert store.current_tags().empty and len(store.tag_history()) == 2 and tagger.progress() == (0, 25)
+
+
+def test_no_tagging_without_a_name(ratings, store):
+    tagger = workbench.Tagger(ratings=ratings, store=store)
+    _click(tagger, "manifest")
+    assert store.tag_history().empty and "Enter your name" in tagger.message and tagger._alert.visible
+    tagger.tagger = "ben"
+    _click(tagger, "latent_pattern")
+    assert store.tag_history()["tagger"].tolist() == ["ben"] and not tagger._alert.visible
+
+
+def test_multi_choice_clicks_toggle_and_stay(ratings, store):
+    tagger = workbench.Tagger(ratings=ratings, store=store, scheme="unreliability_source", tagger="ana")
+    item = tagger.item_id
+    _click(tagger, "mislabeling")
+    _click(tagger, "both_harmful")
+    _click(tagger, "mislabeling")  # a second click removes it (a new row)
+    assert tagger.item_id == item
+    assert store.tag_history()["action"].tolist() == ["add", "add", "remove"]
+    assert store.current_tags("unreliability_source")["value"].tolist() == ["both_harmful"]
+
+
+def test_scheme_switch_rebuilds_numbered_buttons(ratings, store):
+    tagger = workbench.Tagger(ratings=ratings, store=store, tagger="ana")
+    tagger.scheme = "plurality"
+    assert [row.objects[0].label for row in tagger._buttons.objects] == ["1 · single_correct", "2 · multiple_correct"]
+    item = tagger.item_id
+    _click(tagger, "multiple_correct")
+    assert store.current_tags()[["item_id", "scheme", "value"]].values.tolist() == [[item, "plurality", "multiple_correct"]]
+
+
+def test_a_second_tagger_sees_the_first_ones_tag(ratings, store):
+    ana = workbench.Tagger(ratings=ratings, store=store, tagger="ana", strategy="random")
+    ben = workbench.Tagger(ratings=ratings, store=store, tagger="ben", strategy="random")
+    assert ana.item_id == ben.item_id
+    item = ana.item_id
+    _click(ana, "latent_projective")
+    ben.next()
+    ben.previous()  # moving to an item reads the store again
+    assert ben._current.object[["tagger", "value"]].values.tolist() == [["ana", "latent_projective"]]
+    _click(ben, "manifest")
+    assert store.current_tags(item_id=item, per_tagger=True)["tagger"].tolist() == ["ana", "ben"]
+    assert ben.progress() == (1, 25)
+
+
+def test_queue_strategies_and_skip(ratings, store):
+    tagger = workbench.Tagger(ratings=ratings, store=store, tagger="ana")
+    tagger.by = "age_band"
+    tagger.strategy = "divergence"
+    expected = workbench.tag_queue(ratings, store, "subjectivity", strategy="divergence", by="age_band", tagger="ana")
+    assert tagger.queue == expected["item_id"].tolist() and tagger.position == 0
+    assert list(tagger._labels.object.index)[0] == "all raters" and any("age_band = " in i for i in tagger._labels.object.index)
+    first = tagger.item_id
+    tagger.skip()
+    assert tagger.queue[-1] == first and tagger.item_id == expected["item_id"].iloc[1]
+
+
+def test_without_a_store_the_tab_says_how_to_start(ratings):
+    pane = workbench.Tagger(ratings=ratings).__panel__()
+    assert "workbench serve --store project.sqlite" in pane.object
