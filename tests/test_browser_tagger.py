@@ -45,4 +45,8 @@ def test_tag_an_item_in_the_tag_tab(served_study):
         page.keyboard.press("2")  # number keys pick a value
         history = _wait_for_rows(store, 2)
         assert history["value"].tolist() == ["manifest", "latent_pattern"] and history["item_id"].is_unique
+        page.reload()  # the name is remembered for the browser session (in the address)
+        page.get_by_text("Tag", exact=True).first.click()
+        page.get_by_text("(2 by you)").first.wait_for(timeout=30_000)
+        assert page.get_by_placeholder("who is tagging").input_value() == "ana"
         assert not errors, errors

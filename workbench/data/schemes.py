@@ -7,7 +7,7 @@ own taxonomy is read from YAML or JSON with :func:`load_scheme` and registered i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from types import MappingProxyType
 
@@ -36,6 +36,7 @@ class Scheme:
 
     name: str
     values: dict
+    _: KW_ONLY
     multi: bool = False
     note: str = "optional"
     description: str = ""
