@@ -38,6 +38,11 @@ _EXPORTS = {
     "item_table": "workbench.analysis.distributions",
     "jsd": "workbench.analysis.distributions",
     "entropy": "workbench.analysis.distributions",
+    "committee_groups": "workbench.analysis.cleaning",
+    "fit_attentiveness": "workbench.analysis.cleaning",
+    "dawid_skene": "workbench.analysis.cleaning",
+    "Recipe": "workbench.analysis.recipes",
+    "recipe_effect": "workbench.analysis.recipes",
     "Overview": "workbench.ui.overview",
     "Workspace": "workbench.ui.workspace",
 }
