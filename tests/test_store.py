@@ -8,6 +8,7 @@ import time
 import pytest
 
 from workbench import Store, WorkbenchDataError
+from workbench.data.store import SCHEMA_VERSION
 
 WRITER = """
 import sys
@@ -67,7 +68,7 @@ def test_schema_version_and_not_sqlite(tmp_path):
     path = tmp_path / "p.sqlite"
     Store(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     junk = tmp_path / "junk.sqlite"
     junk.write_text("this is not a database" * 100)
     with pytest.raises(WorkbenchDataError, match="not a usable SQLite file"):
@@ -146,7 +147,7 @@ def test_version_1_store_upgrades_without_losing_anything(tmp_path):
     with pytest.raises(WorkbenchDataError, match="not in scheme 'reading'"):
         store.add_tag("i4", "reading", "ironic", tagger="cy")
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     assert len(Store(path).tag_history()) == 5  # reopening an upgraded store changes nothing
 
 

@@ -45,6 +45,9 @@ _EXPORTS = {
     "recipe_effect": "workbench.analysis.recipes",
     "Overview": "workbench.ui.overview",
     "Workspace": "workbench.ui.workspace",
+    "score_pairs": "workbench.analysis.scoring",
+    "score_items": "workbench.analysis.scoring",
+    "tiny_reward_model": "workbench.analysis.scoring",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

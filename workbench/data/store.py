@@ -22,7 +22,9 @@ from ..errors import WorkbenchDataError, describe_rows
 from .schemes import BUILTIN_SCHEMES, Scheme, load_scheme
 
 #: Version 2 added registered schemes and the ``action`` of a tag row (add / remove).
-SCHEMA_VERSION = 2
+#: Version 3 (model scoring): ``scores.fingerprint`` records the checkpoint behind a model's scores;
+#: ``text_scores`` caches one score per (model fingerprint, text hash, output).
+SCHEMA_VERSION = 3
 
 #: The built-in tag schemes (M1.1, M5.1, M4), registered in every store.
 SCHEMES: dict[str, Scheme] = BUILTIN_SCHEMES
@@ -49,9 +51,22 @@ CREATE TABLE IF NOT EXISTS recipes (
 );
 CREATE TABLE IF NOT EXISTS scores (
     model TEXT NOT NULL, item_id TEXT NOT NULL, score_a REAL, score_b REAL, time TEXT NOT NULL,
+    fingerprint TEXT,
     PRIMARY KEY (model, item_id)
 );
+CREATE TABLE IF NOT EXISTS text_scores (
+    model TEXT NOT NULL, text_hash TEXT NOT NULL, output INTEGER NOT NULL, score REAL NOT NULL, time TEXT NOT NULL,
+    PRIMARY KEY (model, text_hash, output)
+);
 """
+
+
+def _migrate_scores(conn) -> None:
+    """Version 3: ``scores`` gains ``fingerprint`` (``text_scores`` exists already from the DDL)."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(scores)")]
+    if "fingerprint" not in columns:
+        conn.execute("ALTER TABLE scores ADD COLUMN fingerprint TEXT")
+    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
 
 def _now() -> str:
@@ -133,8 +148,10 @@ class Store:
                     raise WorkbenchDataError(
                         f"store {str(self.path)!r} has schema version {found[0][0]}, newer than this workbench ({SCHEMA_VERSION})"
                     )
-                elif found[0][0] == 1:
-                    self._migrate_from_1(conn)
+                elif found[0][0] < SCHEMA_VERSION:
+                    if found[0][0] == 1:
+                        self._migrate_from_1(conn)
+                    _migrate_scores(conn)
                 known = self._schemes(conn)
                 for scheme in BUILTIN_SCHEMES.values():
                     if scheme.name not in known:
@@ -447,24 +464,53 @@ class Store:
             return [r[0] for r in conn.execute("SELECT DISTINCT name FROM recipes ORDER BY name")]
 
     # ------------------------------------------------------------------ scores
-    def save_scores(self, model: str, scores: pd.DataFrame) -> int:
-        """Cache a model's pair scores (``item_id, score_a, score_b``) under its fingerprint; return rows written."""
-        _text(model, "model fingerprint")
+    def save_scores(self, model: str, scores: pd.DataFrame, fingerprint: str | None = None) -> int:
+        """Save a model's pair scores (``item_id, score_a, score_b``) under its name; return rows written.
+
+        ``fingerprint`` records which checkpoint produced them (see :func:`workbench.score_pairs`).
+        """
+        _text(model, "model name")
         missing = [c for c in ("item_id", "score_a", "score_b") if c not in scores.columns]
         if missing:
             raise WorkbenchDataError(f"scores need columns item_id, score_a, score_b; missing {missing[0]!r}")
         time = _now()
-        rows = [(model, str(i), float(a), float(b), time) for i, a, b in scores[["item_id", "score_a", "score_b"]].itertuples(index=False)]
+        rows = [(model, str(i), float(a), float(b), time, fingerprint)
+                for i, a, b in scores[["item_id", "score_a", "score_b"]].itertuples(index=False)]
         with self._connect() as conn, self._write(conn):
-            conn.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany(
+                "INSERT OR REPLACE INTO scores (model, item_id, score_a, score_b, time, fingerprint) VALUES (?, ?, ?, ?, ?, ?)", rows
+            )
         return len(rows)
 
     def load_scores(self, model: str | None = None) -> pd.DataFrame:
-        query, params = "SELECT model, item_id, score_a, score_b, time FROM scores", ()
+        query, params = "SELECT model, item_id, score_a, score_b, time, fingerprint FROM scores", ()
         if model is not None:
             query, params = query + " WHERE model = ?", (model,)
         with self._connect() as conn:
             return pd.read_sql_query(query + " ORDER BY model, item_id", conn, params=params)
+
+    def cached_text_scores(self, model: str, text_hashes) -> dict[str, list[float]]:
+        """The cached scores (one per output) of the given texts under a model key; misses are absent."""
+        _text(model, "model key")
+        wanted = list(dict.fromkeys(text_hashes))
+        found: dict[str, dict[int, float]] = {}
+        with self._connect() as conn:
+            for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT text_hash, output, score FROM text_scores WHERE model = ? AND text_hash IN ({marks})"
+                for text_hash, output, score in conn.execute(query, (model, *chunk)):
+                    found.setdefault(text_hash, {})[output] = score
+        return {h: [outputs[k] for k in sorted(outputs)] for h, outputs in found.items()}
+
+    def save_text_scores(self, model: str, text_hashes, scores) -> int:
+        """Cache scores (texts × outputs) under a model key; return the number of texts written."""
+        _text(model, "model key")
+        time = _now()
+        rows = [(model, h, k, float(v), time) for h, row in zip(text_hashes, scores) for k, v in enumerate(row)]
+        with self._connect() as conn, self._write(conn):
+            conn.executemany("INSERT OR REPLACE INTO text_scores VALUES (?, ?, ?, ?, ?)", rows)
+        return len(rows) // max(len(scores[0]), 1) if len(rows) else 0
 
 
 def _file_kind(path: Path) -> str:
