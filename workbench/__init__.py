@@ -48,6 +48,10 @@ _EXPORTS = {
     "score_pairs": "workbench.analysis.scoring",
     "score_items": "workbench.analysis.scoring",
     "tiny_reward_model": "workbench.analysis.scoring",
+    "train_reward_model": "workbench.analysis.reward_models",
+    "disagreement_margin": "workbench.analysis.reward_models",
+    "load_reward_model": "workbench.analysis.reward_models",
+    "RewardModel": "workbench.analysis.reward_models",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

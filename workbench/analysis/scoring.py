@@ -156,6 +156,11 @@ def score_pairs(
     >>> list(scored.columns), scored.attrs["scoring"]["truncated"]
     (['score_a', 'score_b', 'p_a'], 0)
     """
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        from .reward_models import is_saved_reward_model, load_reward_model
+
+        if is_saved_reward_model(model):
+            model = load_reward_model(model)
     if hasattr(model, "score_pairs") and not isinstance(model, tuple):  # a workbench-trained reward model
         return model.score_pairs(pairs)
     if not isinstance(pairs, pd.DataFrame):
