@@ -52,6 +52,9 @@ _EXPORTS = {
     "disagreement_margin": "workbench.analysis.reward_models",
     "load_reward_model": "workbench.analysis.reward_models",
     "RewardModel": "workbench.analysis.reward_models",
+    "compare_models": "workbench.analysis.models",
+    "compare_two": "workbench.analysis.models",
+    "calibration_table": "workbench.analysis.models",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

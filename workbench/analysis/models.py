@@ -1,0 +1,296 @@
+"""Which model agrees with people better, on which kind of item, and how sure are we (methods.md M5.5, M1.4)?
+
+``compare_models`` puts each model's P(A) beside the people's votes per slice, with bootstrap
+intervals over items; ``compare_two`` gives the interval of the *difference* between two models
+(a paired bootstrap: both models see the same resampled items); ``calibration_table`` bins the
+model's probability against the people's share.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.ratings import Ratings
+from ..errors import WorkbenchDataError
+from ..kernels.device import DTYPE, resolve_device, to_tensor
+from ..kernels.model_metrics import HIGHER_IS_BETTER, METRICS, counts_of, pair_metrics, pair_stats
+from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
+
+ALL = "all"
+
+
+def model_probability(scores: pd.DataFrame, name: str = "model") -> pd.Series:
+    """P(A) per item from a model's scores: ``p_a`` if given, else ``σ(score_a − score_b)``; indexed by item_id.
+
+    A Series is taken as P(A) indexed by item_id.
+    """
+    if isinstance(scores, pd.Series):
+        scores = scores.rename("p_a").rename_axis("item_id").to_frame()
+    if not isinstance(scores, pd.DataFrame):
+        raise WorkbenchDataError(f"scores of {name!r} must be a DataFrame with item_id, score_a, score_b (or p_a); got {type(scores).__name__}")
+    frame = scores.reset_index() if "item_id" not in scores.columns and scores.index.name == "item_id" else scores
+    if "item_id" not in frame.columns:
+        raise WorkbenchDataError(f"scores of {name!r} need an item_id column (or index)")
+    if "p_a" in frame.columns:
+        p = pd.to_numeric(frame["p_a"], errors="coerce")
+    elif {"score_a", "score_b"} <= set(frame.columns):
+        gap = pd.to_numeric(frame["score_a"], errors="coerce") - pd.to_numeric(frame["score_b"], errors="coerce")
+        p = 1.0 / (1.0 + np.exp(-gap))
+    else:
+        raise WorkbenchDataError(f"scores of {name!r} need score_a and score_b, or p_a; columns present: {', '.join(map(str, frame.columns))}")
+    bad = p.isna() | (p < 0) | (p > 1)
+    if bad.any():
+        raise WorkbenchDataError(f"scores of {name!r}: item {frame['item_id'].iloc[int(np.argmax(bad.to_numpy()))]!r} has no usable probability")
+    out = pd.Series(p.to_numpy(dtype=np.float64), index=pd.Index(frame["item_id"].astype(str), name="item_id"), name=name)
+    if out.index.has_duplicates:
+        raise WorkbenchDataError(f"scores of {name!r} repeat item_id {out.index[out.index.duplicated()][0]!r}")
+    return out
+
+
+def _scores_dict(scores) -> dict[str, pd.Series]:
+    if isinstance(scores, pd.DataFrame) and "model" in scores.columns:
+        scores = {name: group for name, group in scores.groupby("model", sort=False)}
+    if not isinstance(scores, dict) or not scores:
+        raise WorkbenchDataError("scores must map model name -> DataFrame (item_id, score_a, score_b or p_a), or be one long table with a model column")
+    return {str(name): model_probability(frame, str(name)) for name, frame in scores.items()}
+
+
+def _item_slices(ratings: Ratings, items: pd.Index, by) -> tuple[np.ndarray, np.ndarray, list]:
+    """Rows for every item under ``all`` and, with ``by``, again under its slice; bounds and slice names."""
+    if by is None:
+        return np.arange(len(items)), np.array([0, len(items)]), [ALL]
+    columns = [by] if isinstance(by, str) else list(by)
+    missing = [c for c in columns if c not in ratings.items.columns]
+    if missing or not columns:
+        raise WorkbenchDataError(
+            f"by={missing[0] if missing else by!r} is not an item column; choose from {', '.join(map(repr, ratings.items.columns)) or 'none'}"
+        )
+    table = ratings.items.loc[items, columns]
+    label = table.astype(str).where(table.notna(), "(missing)").agg(" × ".join, axis=1) if len(columns) > 1 else (
+        table[columns[0]].astype(object).where(table[columns[0]].notna(), "(missing)").astype(str))
+    codes, names = pd.factorize(label, sort=True)
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes, minlength=len(names))
+    rows = np.concatenate([np.arange(len(items)), order])
+    bounds = np.concatenate([[0], len(items) + np.concatenate([[0], np.cumsum(sizes)])])
+    return rows, bounds, [ALL] + list(names)
+
+
+def _prepare(ratings: Ratings, scores, by, device):
+    if not isinstance(ratings, Ratings):
+        raise WorkbenchDataError(f"compare_models takes a workbench Ratings, got {type(ratings).__name__}")
+    pairs = ratings.pairs()  # validates A/B/tie labels
+    probabilities = _scores_dict(scores)
+    items = pairs.index
+    for name, p in probabilities.items():
+        items = items.intersection(p.index, sort=False)
+    if len(items) == 0:
+        raise WorkbenchDataError("no item is both rated and scored by every model; check the scores' item_id values")
+    counts = ratings.label_counts().loc[items]
+    categories = list(counts.columns)
+    a, b = categories.index("A") if "A" in categories else None, categories.index("B") if "B" in categories else None
+    if a is None or b is None:
+        counts = counts.reindex(columns=[c for c in ("A", "B", "tie") if c in categories or c in ("A", "B")], fill_value=0)
+        categories = list(counts.columns)
+        a, b = categories.index("A"), categories.index("B")
+    tie = categories.index("tie") if "tie" in categories else None
+    resolved = resolve_device(device)
+    counts_t = to_tensor(counts.to_numpy(dtype=np.float64), dtype=DTYPE, device=resolved)
+    rows, bounds, names = _item_slices(ratings, items, by)
+    row_index = torch.as_tensor(rows, device=resolved)
+    stats = {
+        name: pair_stats(to_tensor(p.loc[items].to_numpy(), dtype=DTYPE, device=resolved), counts_t, a, b, tie)[row_index]
+        for name, p in probabilities.items()
+    }
+    return stats, bounds, names, items
+
+
+def _by_label(by) -> str:
+    return "slice" if by is None else by if isinstance(by, str) else " × ".join(by)
+
+
+def compare_models(ratings: Ratings, scores, *, by=None, ci: float | None = 0.95, n_boot: int = 1000, seed: int = 0,
+                   device="auto") -> pd.DataFrame:
+    """Model-vs-human metrics per model and slice, with percentile bootstrap intervals over items.
+
+    Parameters
+    ----------
+    ratings : Ratings
+        Pairwise preferences (labels A / B, optionally tie).
+    scores : dict or DataFrame
+        Model name → DataFrame with ``item_id`` (column or index) and ``score_a, score_b`` or ``p_a``
+        (what :func:`workbench.score_pairs` returns); or one long table with a ``model`` column (such as
+        the demo study's committee). Items every model scored are compared.
+    by : str or list of str, optional
+        Item column(s) to slice by (a split, a tag scheme, a committee group; several columns make a
+        combined category such as ``plurality × distinguishability``). A slice ``all`` is always included.
+    ci, n_boot, seed
+        Interval level (``None`` for none), bootstrap replicates (items resampled within each slice), seed.
+
+    Returns
+    -------
+    DataFrame
+        One row per (model, slice): ``n_items``, ``n_human_ties`` (items the people split evenly: left
+        out of the hard metrics, never broken at random), then each metric with ``_low``/``_high``:
+        ``accuracy`` against the people's majority; ``pearson_r`` and ``mean_l1`` between the model's and
+        the people's P(A) (M5.5); ``brier`` of the model's P(A) against the majority; ``jsd`` (bits) between
+        the model's and the people's distribution over (A, B) (M1.4); Cohen's ``kappa`` with the majority;
+        nominal ``alpha_with_model`` (the model as one more rater) beside ``alpha_humans``.
+
+    Examples
+    --------
+    >>> import workbench
+    >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=5, n_raters=30)
+    >>> table = workbench.compare_models(study.ratings, study.scores, by="split", n_boot=200)
+    >>> table[["model", "split", "n_items", "accuracy"]].head(3).round(3)
+      model     split  n_items  accuracy
+    0  rm-1       all      300     0.750
+    1  rm-1  harmless      136     0.706
+    2  rm-1   helpful      164     0.787
+    """
+    _check_interval(ci, n_boot)
+    stats, bounds, names, _ = _prepare(ratings, scores, by, device)
+    label = _by_label(by)
+    frames = []
+    for model, table in stats.items():
+        sums = slice_sums(table, bounds)
+        values = pair_metrics(sums)
+        frame = pd.DataFrame({"model": model, label: names})
+        for key, value in counts_of(sums).items():
+            frame[key] = value.cpu().numpy().round().astype(np.int64)
+        replicates = pair_metrics(bootstrap_sums(table, bounds, n_boot, seed)) if ci is not None else None
+        for metric in METRICS:
+            frame[metric] = values[metric].cpu().numpy()
+            if replicates is not None:
+                low, high, _ = percentile_interval(replicates[metric], ci)
+                frame[f"{metric}_low"], frame[f"{metric}_high"] = low.numpy(), high.numpy()
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def compare_two(ratings: Ratings, scores, a: str, b: str, *, by=None, ci: float = 0.95, n_boot: int = 1000, seed: int = 0,
+                device="auto") -> pd.DataFrame:
+    """The difference ``b − a`` on each metric per slice, with a paired bootstrap interval over items.
+
+    Both models are judged on the same resampled items in every replicate, so the interval is that of
+    the difference itself. ``better`` names the model that agrees more with people where the interval
+    excludes 0 (for ``mean_l1``, ``brier`` and ``jsd`` lower is better), else ``"undecided"``.
+
+    >>> import workbench
+    >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=5, n_raters=30)
+    >>> diff = workbench.compare_two(study.ratings, study.scores, "rm-5", "rm-1", n_boot=200)
+    >>> diff.set_index("metric").loc["accuracy", ["value_a", "value_b", "better"]].tolist()
+    [0.58..., 0.79..., 'rm-1']
+    """
+    _check_interval(ci, n_boot)
+    if ci is None:
+        raise WorkbenchDataError("compare_two needs an interval level ci (e.g. 0.95)")
+    stats, bounds, names, _ = _prepare(ratings, _pick(scores, a, b), by, device)
+    first, second = stats[a], stats[b]
+    width = first.shape[1]
+    replicates = bootstrap_sums(torch.cat([first, second], dim=1), bounds, n_boot, seed)
+    rep_a, rep_b = pair_metrics(replicates[..., :width]), pair_metrics(replicates[..., width:])
+    value_a, value_b = pair_metrics(slice_sums(first, bounds)), pair_metrics(slice_sums(second, bounds))
+    n_items = counts_of(slice_sums(first, bounds))["n_items"].cpu().numpy().round().astype(np.int64)
+    rows = []
+    for metric in METRICS:
+        if metric == "alpha_humans":  # the same for both models
+            continue
+        low, high, defined = percentile_interval(rep_b[metric] - rep_a[metric], ci)
+        for g, name in enumerate(names):
+            va, vb = float(value_a[metric][g]), float(value_b[metric][g])
+            lo, hi = float(low[g]), float(high[g])
+            if lo > 0 or hi < 0:
+                b_higher = lo > 0
+                better = b if b_higher == HIGHER_IS_BETTER[metric] else a
+            else:
+                better = "undecided"
+            rows.append({_by_label(by): name, "metric": metric, "n_items": int(n_items[g]), "value_a": va, "value_b": vb,
+                         "difference": vb - va, "ci_low": lo, "ci_high": hi, "better": better})
+    out = pd.DataFrame(rows)
+    out.attrs.update({"a": a, "b": b, "ci": ci, "n_boot": n_boot})
+    return out
+
+
+def verdict(difference: pd.DataFrame, metric: str = "pearson_r") -> list[str]:
+    """One line per slice saying which model agrees with people better on ``metric``, with the interval.
+
+    >>> import workbench
+    >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=5, n_raters=30)
+    >>> print(verdict(workbench.compare_two(study.ratings, study.scores, "rm-5", "rm-1", n_boot=200))[0])
+    all: rm-1 agrees with people better: Δr = +0.31 (rm-1 − rm-5), 95 % CI +0.2… to +0.4…
+    """
+    a, b, ci = difference.attrs["a"], difference.attrs["b"], difference.attrs["ci"]
+    symbol = {"pearson_r": "Δr", "accuracy": "Δaccuracy", "mean_l1": "ΔL1", "jsd": "ΔJSD", "brier": "ΔBrier",
+              "kappa": "Δκ", "alpha_with_model": "Δα"}.get(metric, f"Δ{metric}")
+    lines = []
+    for _, row in difference[difference["metric"] == metric].iterrows():
+        where = row.iloc[0]
+        sign = -1.0 if row["better"] == a else 1.0  # report the winner minus the other
+        first, second = (a, b) if row["better"] == a else (b, a)
+        d, lo, hi = sign * row["difference"], *sorted((sign * row["ci_low"], sign * row["ci_high"]))
+        interval = f"{symbol} = {d:+.2f} ({first} − {second}), {round(ci * 100)} % CI {lo:+.2f} to {hi:+.2f}"
+        if row["better"] == "undecided":
+            lines.append(f"{where}: no clear difference between {a} and {b}: {symbol} = {row['difference']:+.2f} ({b} − {a}), "
+                         f"{round(ci * 100)} % CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}")
+        else:
+            lines.append(f"{where}: {row['better']} agrees with people better: {interval}")
+    return lines
+
+
+def calibration_table(ratings: Ratings, scores, *, bins: int = 10) -> pd.DataFrame:
+    """Per model and bin of its P(A): items, mean model P(A), and the people's mean share choosing A.
+
+    >>> import workbench
+    >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=5, n_raters=30)
+    >>> workbench.calibration_table(study.ratings, study.scores, bins=5).columns.tolist()
+    ['model', 'bin', 'n_items', 'model_p_a', 'human_p_a']
+    """
+    if int(bins) != bins or bins < 1:
+        raise WorkbenchDataError(f"bins must be a positive whole number, got {bins!r}")
+    human = ratings.pairs()["p_a"]
+    frames = []
+    for model, p in _scores_dict(scores).items():
+        both = pd.DataFrame({"model_p_a": p, "human_p_a": human}).dropna()
+        edges = np.linspace(0, 1, int(bins) + 1)
+        which = np.clip(np.searchsorted(edges, both["model_p_a"].to_numpy(), side="right") - 1, 0, int(bins) - 1)
+        labels = [f"{lo:.1f}–{hi:.1f}" for lo, hi in zip(edges[:-1], edges[1:])]
+        grouped = both.groupby(which)
+        frame = grouped.mean().reindex(range(int(bins)))
+        frame.insert(0, "n_items", grouped.size().reindex(range(int(bins)), fill_value=0).to_numpy())
+        frame.insert(0, "bin", labels)
+        frame.insert(0, "model", model)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def model_vs_human(ratings: Ratings, scores, *, by=None) -> pd.DataFrame:
+    """One row per (model, item): the model's P(A), the people's P(A) and, with ``by``, the item's slice (for plots)."""
+    pairs = ratings.pairs()
+    frames = []
+    for model, p in _scores_dict(scores).items():
+        frame = pd.DataFrame({"model": model, "model_p_a": p}).join(pairs["p_a"].rename("human_p_a"), how="inner")
+        if by is not None:
+            columns = [by] if isinstance(by, str) else list(by)
+            frame[_by_label(by)] = ratings.items.loc[frame.index, columns].astype(str).agg(" × ".join, axis=1)
+        frames.append(frame.rename_axis("item_id").reset_index())
+    return pd.concat(frames, ignore_index=True)
+
+
+def _pick(scores, a: str, b: str) -> dict:
+    models = _scores_dict(scores) if not isinstance(scores, dict) else scores
+    missing = [name for name in (a, b) if name not in models]
+    if missing:
+        raise WorkbenchDataError(f"no scores for model {missing[0]!r}; scored: {', '.join(map(str, models))}")
+    if a == b:
+        raise WorkbenchDataError("compare_two needs two different model names")
+    return {a: models[a], b: models[b]}
+
+
+def _check_interval(ci, n_boot) -> None:
+    if ci is not None and not 0 < ci < 1:
+        raise WorkbenchDataError(f"ci must lie strictly between 0 and 1 (e.g. 0.95), got {ci!r}")
+    if int(n_boot) != n_boot or n_boot < 1:
+        raise WorkbenchDataError(f"n_boot must be a positive whole number, got {n_boot!r}")

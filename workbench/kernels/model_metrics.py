@@ -1,0 +1,97 @@
+"""Model-vs-human metrics on preference pairs as additive per-item statistics (methods.md M5.5, M1.4).
+
+Each item contributes one row of statistics; a metric is a function of the summed rows, so the
+value, per-slice values and bootstrap replicates (weighted sums of rows) share one compute step.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .device import DTYPE
+from .distributions import jsd_bits
+
+METRICS = ("accuracy", "pearson_r", "mean_l1", "brier", "jsd", "kappa", "alpha_with_model", "alpha_humans")
+#: Higher is better for these; lower for the rest (used to say which of two models agrees more with people).
+HIGHER_IS_BETTER = {"accuracy": True, "pearson_r": True, "mean_l1": False, "brier": False, "jsd": False,
+                    "kappa": True, "alpha_with_model": True, "alpha_humans": True}
+# Columns of the statistics matrix, before the per-category alpha columns.
+_N, _TIE, _DECIDED, _CORRECT, _BRIER, _X, _Y, _XX, _YY, _XY, _L1, _JSD, _AA, _AB, _BA, _BB = range(16)
+_ALPHA = 16  # then: disagreement and pairable count with the model, the same for humans only, then 2 × K category totals
+
+
+def pair_stats(p_model: torch.Tensor, counts: torch.Tensor, a: int, b: int, tie: int | None) -> torch.Tensor:
+    """Per-item statistics (items × features) comparing a model's P(A) with people's votes.
+
+    ``counts`` is items × categories (float64); ``a``, ``b``, ``tie`` index the A, B and tie columns
+    (``tie`` None when the data have no ties). The people's share is ``p = (n_A + n_tie/2) / n``; their
+    majority is A (p > ½), B (p < ½) or a tie (p = ½, reported apart, never broken). The model
+    chooses A when P(A) > ½, B when < ½; an exact ½ counts half right.
+    """
+    n = counts.sum(dim=1)
+    n_tie = counts[:, tie] if tie is not None else torch.zeros_like(n)
+    p_human = (counts[:, a] + n_tie / 2) / n
+    human_tie = (p_human == 0.5).to(DTYPE)
+    decided = 1.0 - human_tie
+    majority_a = (p_human > 0.5).to(DTYPE)
+    model_a, model_b = (p_model > 0.5).to(DTYPE), (p_model < 0.5).to(DTYPE)
+    correct = decided * (majority_a * model_a + (1 - majority_a) * model_b + 0.5 * (p_model == 0.5).to(DTYPE))
+    brier = decided * (p_model - majority_a) ** 2
+    two = lambda p: torch.stack([p, 1 - p], dim=-1)  # noqa: E731
+    jsd = jsd_bits(two(p_model), two(p_human))
+    columns = [torch.ones_like(n), human_tie, decided, correct, brier, p_model, p_human, p_model**2, p_human**2,
+               p_model * p_human, (p_model - p_human).abs(), jsd,
+               decided * model_a * majority_a, decided * model_a * (1 - majority_a),
+               decided * model_b * majority_a, decided * model_b * (1 - majority_a)]
+    vote = torch.zeros_like(counts)
+    vote[:, a] = model_a
+    vote[:, b] = model_b
+    with_model = counts + vote
+    return torch.cat([torch.stack(columns, dim=1), _alpha_stats(with_model), _alpha_stats(counts),
+                      with_model * _pairable(with_model)[:, None], counts * _pairable(counts)[:, None]], dim=1)
+
+
+def _pairable(counts: torch.Tensor) -> torch.Tensor:
+    return (counts.sum(dim=1) >= 2).to(DTYPE)
+
+
+def _alpha_stats(counts: torch.Tensor) -> torch.Tensor:
+    """Nominal alpha's per-item observed disagreement Σ_c n_c (m − n_c) / (m − 1) and pairable count m."""
+    m = counts.sum(dim=1)
+    ok = _pairable(counts)
+    disagreement = torch.where(ok > 0, (counts * (m[:, None] - counts)).sum(dim=1) / (m - 1).clamp(min=1), 0.0)
+    return torch.stack([disagreement, m * ok], dim=1)
+
+
+def _nominal_alpha(disagreement, pairable, totals) -> torch.Tensor:
+    expected = (totals * (pairable[..., None] - totals)).sum(dim=-1)
+    return 1 - (pairable - 1) * disagreement / expected
+
+
+def pair_metrics(sums: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Metrics from summed statistics (…, features); NaN where undefined (no decided items, constant vectors)."""
+    s = lambda k: sums[..., k]  # noqa: E731
+    n, decided = s(_N), s(_DECIDED)
+    k = (sums.shape[-1] - _ALPHA - 4) // 2
+    vx = n * s(_XX) - s(_X) ** 2
+    vy = n * s(_YY) - s(_Y) ** 2
+    total = s(_AA) + s(_AB) + s(_BA) + s(_BB)
+    observed = (s(_AA) + s(_BB)) / total
+    chance = ((s(_AA) + s(_AB)) * (s(_AA) + s(_BA)) + (s(_BA) + s(_BB)) * (s(_AB) + s(_BB))) / total**2
+    with_model = sums[..., _ALPHA + 4 : _ALPHA + 4 + k]
+    humans = sums[..., _ALPHA + 4 + k : _ALPHA + 4 + 2 * k]
+    return {
+        "accuracy": s(_CORRECT) / decided,
+        "pearson_r": torch.where(vx * vy > 0, (n * s(_XY) - s(_X) * s(_Y)) / torch.sqrt(vx * vy), torch.nan),
+        "mean_l1": s(_L1) / n,
+        "brier": s(_BRIER) / decided,
+        "jsd": s(_JSD) / n,
+        "kappa": (observed - chance) / (1 - chance),
+        "alpha_with_model": _nominal_alpha(s(_ALPHA), s(_ALPHA + 1), with_model),
+        "alpha_humans": _nominal_alpha(s(_ALPHA + 2), s(_ALPHA + 3), humans),
+    }
+
+
+def counts_of(sums: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Items and human ties behind summed statistics."""
+    return {"n_items": sums[..., _N], "n_human_ties": sums[..., _TIE]}
