@@ -63,6 +63,9 @@ def _domain_codes(values: np.ndarray, value_domain, level: str, what: str) -> tu
         kinds = {type(v).__name__ if isinstance(v, str) else "number" for v in values}
         if len(kinds) > 1:
             raise WorkbenchDataError(f"{what} mixes text and numbers; give one type (or a value_domain)")
+    if values.dtype.kind == "f":  # numbers: one sort (faster than hashing when most values are distinct)
+        domain, codes = np.unique(values, return_inverse=True)
+        return codes.astype(np.int64, copy=False), domain
     codes, domain = pd.factorize(values, sort=True)  # hashing: O(n), sorts only the distinct values
     return codes.astype(np.int64, copy=False), np.asarray(domain)
 
@@ -144,7 +147,7 @@ def _alpha_from_matrix(matrix: np.ndarray, level: str, value_domain, device):
         return kernel, kernel.total_stats(interval_moments(unit, to_tensor(values, device=device), matrix.shape[1]))
     codes, domain = _domain_codes(values, value_domain, level, "reliability_data")
     kernel = alpha_kernel(level, domain, device)
-    return kernel, kernel.total_stats(category_counts(unit, to_tensor(codes, device=device), matrix.shape[1], len(domain)))
+    return kernel, kernel.total_stats(*kernel.inputs(unit, to_tensor(codes, device=device), matrix.shape[1]))
 
 
 def _alpha_from_counts(counts: np.ndarray, level: str, value_domain, device):

@@ -17,6 +17,7 @@ from ..data.validate import check_level
 from ..errors import WorkbenchDataError
 from ..kernels.agreement import (
     REASONS,
+    AlphaCategorical,
     AlphaInterval,
     CohenKappa,
     FleissKappa,
@@ -159,6 +160,8 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
     if isinstance(kernel, CohenKappa):
         return (_cohen_pairs(coded, device),)
     code = to_tensor(coded.code, device=device)
+    if isinstance(kernel, AlphaCategorical):
+        return kernel.inputs(row, code, coded.n_rows, w)
     counts = category_counts(row, code, coded.n_rows, len(coded.domain), w)
     if w is None:
         return (counts,)

@@ -7,13 +7,40 @@ maps summed statistics of shape (..., F) to values (...) and reason codes (...).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
+from ..errors import WorkbenchDataError
 from .device import DTYPE
 
 #: Reason codes for undefined values (index into this tuple; 0 = defined).
 REASONS = ("", "no_pairable_values", "zero_expected_disagreement", "no_items")
 NO_PAIRABLE, ZERO_EXPECTED, NO_ITEMS = 1, 2, 3
+
+#: Largest dense array (bytes) a kernel builds; beyond it a WorkbenchDataError says the size and the way out.
+MAX_DENSE_BYTES = 1 << 31
+#: Memory (bytes) of one block of a chunked computation (ratio expected disagreement, within-item pairs).
+CHUNK_BYTES = 1 << 25
+#: Above this many distinct values, categorical alpha works from sparse (row, value, count) entries
+#: in O(V) (nominal, ordinal) or in bounded-memory chunks (ratio) instead of V × V coincidences.
+COINCIDENCE_MAX_VALUES = 64
+#: Ratio alpha's expected disagreement costs V² pair evaluations; refused above this many.
+MAX_RATIO_PAIRS = 2 * 10**11
+
+
+def check_dense(shape: tuple, what: str, way_out: str) -> None:
+    """Raise WorkbenchDataError when a float64 array of ``shape`` would exceed MAX_DENSE_BYTES."""
+    cells = 1
+    for size in shape:
+        cells *= int(size)
+    if cells * 8 > MAX_DENSE_BYTES:
+        shown = " × ".join(f"{int(size):,}" for size in shape)
+        raise WorkbenchDataError(f"{what} needs a {shown} array ({_size(cells * 8)}, over the {_size(MAX_DENSE_BYTES)} limit); {way_out}")
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.1f} MiB"
 
 
 def _sum_by(index: torch.Tensor, n: int, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -23,8 +50,55 @@ def _sum_by(index: torch.Tensor, n: int, weight: torch.Tensor | None = None) -> 
 
 def category_counts(row: torch.Tensor, code: torch.Tensor, n_rows: int, n_categories: int, weight=None) -> torch.Tensor:
     """Rows × categories count matrix from ratings (row index, category code), optionally weighted."""
+    check_dense((n_rows, n_categories), "an items × categories count table",
+                "use metric='alpha' (it handles any number of distinct values) or round the labels to fewer values")
     flat = _sum_by(row * n_categories + code, n_rows * n_categories, None if weight is None else weight.to(DTYPE))
     return flat.view(n_rows, n_categories)
+
+
+@dataclass
+class SparseCounts:
+    """Items × values counts as (row, code, count) entries: the form for many distinct values.
+
+    Entries may repeat a (row, code) pair unless built with ``aggregate=True`` (then they are
+    unique and sorted by row, then code). ``self_count`` is Σ weight² per entry (equal to ``count``
+    without rating weights). ``counts[lo:hi]`` keeps rows lo..hi-1, renumbered from 0, as for a
+    dense count matrix.
+    """
+
+    row: torch.Tensor
+    code: torch.Tensor
+    count: torch.Tensor
+    self_count: torch.Tensor
+    n_rows: int
+    n_values: int
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, rows: slice) -> "SparseCounts":
+        lo, hi, _ = rows.indices(self.n_rows)
+        keep = (self.row >= lo) & (self.row < hi)
+        return SparseCounts(self.row[keep] - lo, self.code[keep], self.count[keep], self.self_count[keep], hi - lo, self.n_values)
+
+    def to_dense(self, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(counts, self counts) as dense rows × values matrices (within MAX_DENSE_BYTES)."""
+        check_dense((self.n_rows, self.n_values), what, "give fewer distinct values")
+        flat = self.row * self.n_values + self.code
+        size = self.n_rows * self.n_values
+        return (_sum_by(flat, size, self.count).view(self.n_rows, -1), _sum_by(flat, size, self.self_count).view(self.n_rows, -1))
+
+
+def sparse_counts(row: torch.Tensor, code: torch.Tensor, n_rows: int, n_values: int, weight=None, aggregate: bool = False) -> SparseCounts:
+    """Ratings (row, value code, optional weight) as :class:`SparseCounts`: one entry per rating in O(1),
+    or, with ``aggregate``, summed into unique entries sorted by (row, code) (a sort, O(n log n))."""
+    w = torch.ones(len(row), dtype=DTYPE, device=row.device) if weight is None else weight.to(DTYPE)
+    if not aggregate:
+        return SparseCounts(row, code, w, w * w, n_rows, n_values)
+    key, inverse = torch.unique(row * n_values + code, sorted=True, return_inverse=True)
+    count = _sum_by(inverse, len(key), w)
+    self_count = count if weight is None else _sum_by(inverse, len(key), w * w)
+    return SparseCounts(key // n_values, key % n_values, count, self_count, n_rows, n_values)
 
 
 def interval_moments(row: torch.Tensor, value: torch.Tensor, n_rows: int, weight=None) -> torch.Tensor:
@@ -66,9 +140,21 @@ def _alpha(n: torch.Tensor, observed: torch.Tensor, expected: torch.Tensor):
 
 
 class AlphaCategorical:
-    """Krippendorff's alpha from the item × value count matrix (nominal, ordinal, ratio; any value set).
+    """Krippendorff's alpha from the item × value counts (nominal, ordinal, interval, ratio; any number of values).
 
-    Statistics per item: the item's coincidence matrix, flattened (V² numbers).
+    Statistics come in two layouts, and :meth:`compute` takes either (the last dimension tells
+    them apart: it is V² for coincidences and 3 for a summary, and V² ≠ 3):
+
+    - *coincidences*: each item's coincidence matrix flattened (V² numbers, additive over items:
+      bootstrap replicates and slices are sums). :meth:`stats` returns these; :meth:`total_stats`
+      too for dense counts with at most ``COINCIDENCE_MAX_VALUES`` values (one matrix product).
+    - *summary*: ``(n, Σ o·δ², Σ n_c n_k δ²)``, which :meth:`total_stats` returns for
+      :class:`SparseCounts` (many distinct values). Cost with V values and E (item, value) entries:
+      nominal and ordinal O(E + V) — the ordinal δ²(c, k) is (t_c − t_k)² with mid-ranks
+      t_c = Σ_{g≤c} n_g − n_c/2, so both sums are moments of t; ratio O(E + Σ_i u_i²) for the
+      observed part (u_i distinct values in item i) and V² pair evaluations for the expected part,
+      done exactly in blocks of ``CHUNK_BYTES`` (about 100k values in 10 s on 2 CPU cores;
+      refused with a WorkbenchDataError above ``MAX_RATIO_PAIRS``).
     """
 
     def __init__(self, level: str, n_values: int, values: torch.Tensor | None = None, device=None):
@@ -78,50 +164,99 @@ class AlphaCategorical:
         self.level = level
         self.n_values = n_values
         self.n_features = n_values**2
-        if level == "nominal":
-            self._delta = 1.0 - torch.eye(n_values, dtype=DTYPE, device=device)
-        elif level == "ratio":
-            v = values.to(DTYPE)
-            total = v[:, None] + v[None, :]
-            diff = v[:, None] - v[None, :]
-            self._delta = torch.where(total != 0, diff / torch.where(total != 0, total, 1.0), 0.0) ** 2
-        elif level == "interval":
-            v = values.to(DTYPE)
-            self._delta = (v[:, None] - v[None, :]) ** 2
-        else:
-            self._delta = None  # ordinal: depends on the marginals of the data at hand
+        self.values = None if values is None else values.to(device=device, dtype=DTYPE)
+        self.device = device
+        #: True when totals are computed from sparse entries (no V × V matrix anywhere).
+        self.sparse = n_values > COINCIDENCE_MAX_VALUES
+        self._delta = None if self.sparse else self._fixed_delta()
 
-    def stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
+    def _fixed_delta(self) -> torch.Tensor | None:
+        """The V × V δ² for levels whose metric does not depend on the data (None for ordinal)."""
+        if self.level == "nominal":
+            return 1.0 - torch.eye(self.n_values, dtype=DTYPE, device=self.device)
+        if self.level == "ordinal":
+            return None
+        check_dense((self.n_values, self.n_values), f"{self.level} alpha from per-item coincidences", _NO_COINCIDENCES)
+        v = self.values
+        if self.level == "interval":
+            return (v[:, None] - v[None, :]) ** 2
+        return _ratio_delta(v[:, None], v[None, :])
+
+    def inputs(self, row: torch.Tensor, code: torch.Tensor, n_rows: int, weight=None) -> tuple:
+        """The per-row input for :meth:`stats`/:meth:`total_stats` from ratings (row, value code, optional weight).
+
+        Dense counts (and Σ weight² when weighted) for few values; :class:`SparseCounts` for many.
+        """
+        if self.sparse:  # nominal sums squares of per-(item, value) counts and ratio pairs distinct values: aggregate
+            return (sparse_counts(row, code, n_rows, self.n_values, weight, aggregate=self.level in ("nominal", "ratio")),)
+        counts = category_counts(row, code, n_rows, self.n_values, weight)
+        return (counts,) if weight is None else (counts, category_counts(row, code, n_rows, self.n_values, weight * weight))
+
+    def stats(self, counts, self_counts: torch.Tensor | None = None) -> torch.Tensor:
         """Per-item coincidences ``(n nᵀ − diag n) / (m − 1)``; items with one value contribute zero.
 
         ``self_counts`` (Σ weight² per cell, for weighted copies of raters) replaces ``diag n`` so
-        that pairs between copies of one rater are left out.
+        that pairs between copies of one rater are left out. Needs rows × V² numbers (bootstrap);
+        beyond ``MAX_DENSE_BYTES`` a WorkbenchDataError says so.
         """
+        check_dense((len(counts), self.n_values, self.n_values), "per-item alpha statistics (for bootstrap intervals)", _NO_COINCIDENCES)
+        if isinstance(counts, SparseCounts):
+            counts, self_counts = counts.to_dense("per-item alpha statistics")
         self_counts = counts if self_counts is None else self_counts
         scale = pair_scale(counts.sum(dim=1), self_counts.sum(dim=1))
         outer = counts[:, :, None] * counts[:, None, :] - torch.diag_embed(self_counts)
         return (outer * scale[:, None, None]).reshape(len(counts), -1)
 
-    def total_stats(self, counts: torch.Tensor) -> torch.Tensor:
-        """Sum of :meth:`stats` over all rows without materialising rows × V² (one matrix product)."""
+    def total_stats(self, counts) -> torch.Tensor:
+        """Sum of :meth:`stats` over all rows: V² coincidences (dense counts, few values) or the 3-number summary."""
+        if isinstance(counts, SparseCounts):
+            return self._summary(counts)
+        if self.sparse:
+            row, code = torch.nonzero(counts, as_tuple=True)
+            count = counts[row, code]
+            return self._summary(SparseCounts(row, code, count, count, len(counts), self.n_values))
         m = counts.sum(dim=1)
         scale = torch.where(m > 1, 1.0 / (m - 1).clamp(min=1), 0.0)
         weighted = counts * scale[:, None]
         o = weighted.T @ counts - torch.diag(weighted.sum(dim=0))
         return o.reshape(-1)
 
+    def _summary(self, e: SparseCounts) -> torch.Tensor:
+        """(n, Σ o·δ², Σ n_c n_k δ²) from sparse entries, without any V × V matrix."""
+        m = _sum_by(e.row, e.n_rows, e.count)
+        scale = pair_scale(m, _sum_by(e.row, e.n_rows, e.self_count))
+        item_scale, item_m = scale[e.row], m[e.row]
+        n_c = _sum_by(e.code, e.n_values, item_scale * (e.count * item_m - e.self_count))  # coincidence marginals
+        n = n_c.sum()
+        if self.level == "nominal":
+            observed = (scale * (m * m - _sum_by(e.row, e.n_rows, e.count * e.count))).sum()
+            expected = n * n - (n_c * n_c).sum()
+        elif self.level == "ratio":
+            observed = _ratio_within_items(e, scale, self.values)
+            expected = _ratio_expected(n_c, self.values)
+        else:  # ordinal (mid-ranks) and interval (values): δ² = (t_c − t_k)², sums of squared deviations
+            t = torch.cumsum(n_c, dim=0) - n_c / 2 if self.level == "ordinal" else self.values
+            t = t - (n_c * t).sum() / n.clamp(min=1e-300)
+            entry_t = t[e.code]
+            mean = _sum_by(e.row, e.n_rows, e.count * entry_t) / m.clamp(min=1e-300)
+            squares = _sum_by(e.row, e.n_rows, e.count * (entry_t - mean[e.row]) ** 2)
+            observed = (scale * 2 * m * squares).sum()
+            expected = 2 * n * (n_c * t * t).sum()
+        return torch.stack([n, observed, expected])
+
     def delta(self, n_c: torch.Tensor) -> torch.Tensor:
-        if self._delta is not None:
+        if self.level != "ordinal":
+            if self._delta is None:
+                self._delta = self._fixed_delta()
             return self._delta
-        # ordinal: δ²(c, k) = (Σ_{g=c..k} n_g − (n_c + n_k)/2)², batched over leading dims
-        index = torch.arange(self.n_values, device=n_c.device)
-        cum = torch.cumsum(n_c, dim=-1)
-        cum_c, cum_k = cum[..., :, None], cum[..., None, :]
-        n_cc, n_kk = n_c[..., :, None], n_c[..., None, :]
-        between = torch.where(index[:, None] <= index[None, :], cum_k - cum_c + n_cc, cum_c - cum_k + n_kk)
-        return (between - (n_c[..., :, None] + n_c[..., None, :]) / 2) ** 2
+        # ordinal: δ²(c, k) = (Σ_{g=c..k} n_g − (n_c + n_k)/2)² = (t_k − t_c)² with mid-ranks t, batched over leading dims
+        t = torch.cumsum(n_c, dim=-1) - n_c / 2
+        return (t[..., :, None] - t[..., None, :]) ** 2
 
     def compute(self, totals: torch.Tensor):
+        if totals.shape[-1] == 3:  # summary layout (V² is never 3)
+            n, observed, expected = totals.unbind(dim=-1)
+            return _alpha(n, observed, expected)
         o = totals.reshape(*totals.shape[:-1], self.n_values, self.n_values)
         n_c = o.sum(dim=-1)
         n = n_c.sum(dim=-1)
@@ -129,6 +264,71 @@ class AlphaCategorical:
         observed = (o * delta).sum(dim=(-2, -1))
         expected = (n_c[..., :, None] * n_c[..., None, :] * delta).sum(dim=(-2, -1))
         return _alpha(n, observed, expected)
+
+
+_NO_COINCIDENCES = (
+    "with this many distinct values, ask for point values and slices only (ci=None), use level='interval', "
+    "or round the values to fewer distinct ones"
+)
+
+
+def _ratio_delta(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Ratio δ² = ((a − b)/(a + b))², 0 where a + b = 0."""
+    total = a + b
+    return torch.where(total != 0, (a - b) / torch.where(total != 0, total, 1.0), 0.0) ** 2
+
+
+def _ratio_expected(n_c: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Σ_c Σ_k n_c n_k δ²(c, k) over the values that occur: exact, V²/2 pair evaluations in blocks of CHUNK_BYTES.
+
+    A zero value is at ratio distance 1 from every positive one, so it is added in closed form.
+    """
+    zero = (values == 0) & (n_c > 0)
+    used = (values != 0) & (n_c > 0)
+    weight, v = n_c[used], values[used]
+    size = len(v)
+    if size * size > MAX_RATIO_PAIRS:
+        raise WorkbenchDataError(
+            f"ratio alpha over {size:,} distinct values needs {size * size:.1e} pair evaluations (limit {MAX_RATIO_PAIRS:.0e}); "
+            "round the values to fewer distinct ones, or use level='interval'"
+        )
+    total = 2 * n_c[zero].sum() * weight.sum()
+    block = max(1, CHUNK_BYTES // (8 * 2 * max(size, 1)))
+    for lo in range(0, size, block):
+        hi = min(size, lo + block)
+        # columns from lo on: pairs inside the block both ways, pairs with later values once (counted twice by weight)
+        a, b = v[lo:hi, None], v[None, lo:]
+        difference = a - b
+        difference.div_(a + b).square_()
+        later = torch.cat([weight[lo:hi], 2 * weight[hi:]])
+        total = total + weight[lo:hi] @ (difference @ later)
+    return total
+
+
+def _ratio_within_items(e: SparseCounts, scale: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Σ_i scale_i Σ_{c,k} n_ic n_ik δ²(c, k): all pairs of entries within each item, in bounded chunks."""
+    per_row = _sum_by(e.row, e.n_rows).to(torch.int64)
+    start = torch.cumsum(per_row, dim=0) - per_row
+    partners = per_row[e.row]  # pairs each entry heads
+    total_pairs = int(partners.sum())
+    if total_pairs > MAX_RATIO_PAIRS:
+        raise WorkbenchDataError(
+            f"ratio alpha needs {total_pairs:.1e} within-item pairs of distinct values (limit {MAX_RATIO_PAIRS:.0e}); "
+            "round the values to fewer distinct ones, or use level='interval'"
+        )
+    ends = torch.cumsum(partners, dim=0)
+    per_chunk = max(1, CHUNK_BYTES // (8 * 6))  # pairs per chunk (about six float64 temporaries each)
+    total = torch.zeros((), dtype=DTYPE, device=scale.device)
+    first, done = 0, 0
+    while first < len(partners):
+        last = max(int(torch.searchsorted(ends, done + per_chunk, right=True)), first + 1)
+        reps = partners[first:last]
+        a = torch.repeat_interleave(torch.arange(first, last, device=reps.device), reps)
+        offset = torch.arange(len(a), device=a.device) - torch.repeat_interleave(torch.cumsum(reps, 0) - reps, reps)
+        b = start[e.row[a]] + offset
+        total = total + (scale[e.row[a]] * e.count[a] * e.count[b] * _ratio_delta(values[e.code[a]], values[e.code[b]])).sum()
+        first, done = last, int(ends[last - 1])
+    return total
 
 
 class AlphaInterval:
