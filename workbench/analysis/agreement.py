@@ -21,14 +21,16 @@ from ..kernels.agreement import (
     AlphaCategorical,
     AlphaInterval,
     CohenKappa,
-    FleissKappa,
     PercentAgreement,
     category_counts,
     interval_moments,
 )
+from ..kernels.coefficients import WEIGHTS, KappaFamily
 from ..kernels.device import DTYPE, resolve_device, to_tensor
 
-COHEN_WEIGHTS = (None, "linear", "quadratic")
+COHEN_WEIGHTS = (None, *WEIGHTS)
+#: Chance agreement of fleiss_kappa: per-item shares averaged over items (Gwet, irrCAC) or pooled ratings.
+FLEISS_CHANCE = {"averaged": "fleiss", "pooled": "scott"}
 
 
 def finish(value: torch.Tensor, reason: torch.Tensor, what: str) -> float:
@@ -239,7 +241,7 @@ def _counts(data, what: str) -> np.ndarray:
 
 
 def cohen_kappa(a, b, weights: str | None = None, labels=None) -> float:
-    """Cohen's kappa between two raters' labels of the same items (unweighted, linear or quadratic).
+    """Cohen's kappa between two raters' labels of the same items (unweighted, linear, quadratic or ordinal weights).
 
     Items where either label is missing are left out. Weighted kappa orders categories by
     ``labels`` (or sorted values). Undefined (NaN + warning) when both raters use one identical
@@ -252,7 +254,7 @@ def cohen_kappa(a, b, weights: str | None = None, labels=None) -> float:
     0.4
     """
     if weights not in COHEN_WEIGHTS:
-        raise WorkbenchDataError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+        raise WorkbenchDataError(f"weights must be one of {COHEN_WEIGHTS}, got {weights!r}")
     a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
     if a.ndim != 1 or b.ndim != 1 or len(a) != len(b):
         raise WorkbenchDataError(f"cohen_kappa needs two 1-D label sequences of the same length, got shapes {a.shape} and {b.shape}")
@@ -264,18 +266,28 @@ def cohen_kappa(a, b, weights: str | None = None, labels=None) -> float:
     return finish(*kernel.compute(kernel.total_stats(codes_t)), "Cohen's kappa")
 
 
-def fleiss_kappa(counts) -> float:
+def fleiss_kappa(counts, weights: str | None = None, chance: str = "averaged") -> float:
     """Fleiss' kappa from an items × categories count matrix (each item's ratings per category).
 
-    Items with fewer than two ratings are left out; items may have different numbers of raters
-    (each item's agreement uses its own count; with equal counts this is Fleiss 1971).
+    Items may have different numbers of ratings. Observed agreement averages the items with ≥ 2
+    ratings. Chance agreement by default follows Gwet (2014) and irrCAC: category shares taken per
+    item (r_ik / r_i) and averaged over the items with a rating; ``chance="pooled"`` takes shares of
+    all ratings of pairable items together (Scott's pi generalised; the workbench's rule before).
+    With equal numbers of ratings per item the two coincide (Fleiss 1971). ``weights``: None
+    (identity), "linear", "quadratic" or "ordinal" agreement weights over the column order.
 
     >>> import workbench
     >>> round(workbench.fleiss_kappa([[3, 0], [0, 3], [2, 1]]), 4)
     0.55
+    >>> round(workbench.fleiss_kappa([[3, 0], [0, 2], [2, 1]]), 4), round(workbench.fleiss_kappa([[3, 0], [0, 2], [2, 1]], chance="pooled"), 4)
+    (0.55, 0.5259)
     """
+    if chance not in FLEISS_CHANCE:
+        raise WorkbenchDataError(f"chance must be 'averaged' or 'pooled', got {chance!r}")
+    if weights not in COHEN_WEIGHTS:
+        raise WorkbenchDataError(f"weights must be one of {COHEN_WEIGHTS}, got {weights!r}")
     values = _counts(counts, "counts")
-    kernel = FleissKappa(values.shape[1])
+    kernel = KappaFamily(values.shape[1], FLEISS_CHANCE[chance], weights)
     return finish(*kernel.compute(kernel.total_stats(to_tensor(values, dtype=DTYPE))), "Fleiss' kappa")
 
 

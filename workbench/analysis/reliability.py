@@ -20,16 +20,16 @@ from ..kernels.agreement import (
     AlphaCategorical,
     AlphaInterval,
     CohenKappa,
-    FleissKappa,
     PercentAgreement,
     category_counts,
     interval_moments,
 )
 from ..kernels.device import DTYPE, resolve_device, to_tensor
 from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
+from . import coefficients
 from .agreement import alpha_kernel, moments_from_counts
 
-METRICS = ("alpha", "fleiss", "cohen", "percent_agreement")
+METRICS = ("alpha", "cohen", "percent_agreement", *coefficients.COEFFICIENTS)
 RESAMPLE = ("items", "raters")
 #: Landis & Koch bands, for display only (methods.md M1.2).
 BANDS = ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (np.inf, "almost perfect"))
@@ -136,14 +136,14 @@ def _domain(ratings: Ratings, level: str) -> np.ndarray:
     return categories
 
 
-def _kernel(metric: str, level: str, domain: np.ndarray, device):
+def _kernel(metric: str, level: str, domain: np.ndarray, device, weights=None, form=None, n_raters=None):
     if metric == "alpha":
         return AlphaInterval() if level == "interval" else alpha_kernel(level, domain, device)
-    if metric == "fleiss":
-        return FleissKappa(len(domain))
     if metric == "percent_agreement":
         return PercentAgreement()
-    return CohenKappa(len(domain), None, device=device)
+    if metric == "cohen":
+        return CohenKappa(len(domain), weights, device=device)
+    return coefficients.kernel(metric, len(domain), n_raters, weights, form, device)
 
 
 def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
@@ -159,6 +159,8 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
         return (interval_moments(row, to_tensor(coded.code, dtype=DTYPE, device=device), coded.n_rows, w),)
     if isinstance(kernel, CohenKappa):
         return (_cohen_pairs(coded, device),)
+    if isinstance(kernel, (coefficients.CongerKappa, coefficients.IntraclassCorrelation)):
+        return coefficients.inputs(coded, kernel, device, weight)
     code = to_tensor(coded.code, device=device)
     if isinstance(kernel, AlphaCategorical):
         return kernel.inputs(row, code, coded.n_rows, w)
@@ -195,19 +197,31 @@ def reliability(
     seed: int = 0,
     device="auto",
     resample: str = "items",
+    weights: str | None = None,
+    form: str | None = None,
 ) -> pd.DataFrame:
     """Agreement per slice with a percentile bootstrap interval.
 
     Parameters
     ----------
     ratings : Ratings
-    metric : {"alpha", "fleiss", "cohen", "percent_agreement"}
-    level : level of measurement for alpha (default: the data's own)
+    metric : {"alpha", "fleiss", "scott_pi", "gwet_ac1", "gwet_ac2", "brennan_prediger", "conger_kappa", "cohen", "icc", "percent_agreement"}
+        Krippendorff's alpha; the kappa family as in Gwet's handbook and irrCAC (missing ratings
+        allowed; see :mod:`workbench.kernels.coefficients`): Fleiss' kappa (chance agreement from
+        per-item shares averaged over items), Scott's pi (from pooled shares), Gwet's AC1/AC2,
+        Brennan–Prediger, Conger's kappa; Cohen's kappa (two raters); the intraclass correlation
+        (numeric ratings, every item rated by every rater); percent agreement.
+    level : level of measurement for alpha and icc (default: the data's own)
     by : item or rater column to slice by (``None``: the whole data set)
     ci : interval level (``None`` or ``n_boot=0``: no interval)
     n_boot, seed : bootstrap size and seed; the same seed gives the same interval on any device
     resample : "items" (default) or "raters" (draws raters with replacement; a rater drawn k
         times counts k times in each item, and pairs between copies of one rater are left out)
+    weights : agreement weights for cohen, fleiss, scott_pi, gwet_ac2, brennan_prediger and
+        conger_kappa: "identity" (None), "linear", "quadratic" or "ordinal", over the category order
+        (gwet_ac2 defaults to "quadratic"; gwet_ac1 is AC2 with identity weights)
+    form : for icc: "ICC(1,1)", "ICC(A,1)" (default), "ICC(C,1)", "ICC(1,k)", "ICC(A,k)", "ICC(C,k)"
+        (McGraw & Wong); Shrout & Fleiss names "ICC(2,1)", "ICC3k", … are accepted
 
     Returns
     -------
@@ -229,8 +243,11 @@ def reliability(
     if metric not in METRICS:
         raise WorkbenchDataError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     level = check_level(level or ratings.level)
-    if metric != "alpha" and level != ratings.level and level in ("interval", "ratio"):
-        raise WorkbenchDataError(f"level={level!r} applies to alpha only; {metric} treats labels as categories")
+    if metric not in ("alpha", "icc") and level != ratings.level and level in ("interval", "ratio"):
+        raise WorkbenchDataError(f"level={level!r} applies to alpha and icc only; {metric} treats labels as categories")
+    if metric == "icc" and level not in ("interval", "ratio"):
+        raise WorkbenchDataError(f"the intraclass correlation needs numeric ratings; these are {level} (pass level='interval' if the labels are numbers)")
+    weights, form = coefficients.check_options(metric, weights, form, ratings, by, resample)
     if resample not in RESAMPLE:
         raise WorkbenchDataError(f"resample must be 'items' or 'raters', got {resample!r}")
     if ci is not None and not 0 < ci < 1:
@@ -250,13 +267,13 @@ def reliability(
             raise WorkbenchDataError("resampling raters is meaningless for Cohen's kappa (two fixed raters)")
     dev = resolve_device(device)
     coded = _code(ratings, metric, level, by)
-    kernel = _kernel(metric, level, coded.domain, dev)
+    kernel = _kernel(metric, level, coded.domain, dev, weights, form, ratings.n_raters)
     inputs = _inputs(coded, kernel, dev)
     value, reason = kernel.compute(_slice_totals(kernel, inputs, coded.bounds))
 
     out = _describe(ratings, coded)
-    out.insert(0, "metric", metric)
-    out.insert(1, "level", level if metric == "alpha" else "nominal")
+    out.insert(0, "metric", coefficients.label(metric, weights, form))
+    out.insert(1, "level", level if metric in ("alpha", "icc") else "ordinal" if weights else "nominal")
     out["value"] = value.cpu().numpy()
     notes = [REASONS[int(r)] for r in reason.cpu()]
     bootstrapped = ci is not None and n_boot > 0

@@ -365,35 +365,19 @@ class AlphaInterval:
         return _alpha(n, within, expected)
 
 
-class FleissKappa:
-    """Fleiss' kappa from item × category counts; items may have different numbers of raters.
+def pair_agreement(counts: torch.Tensor, self_counts: torch.Tensor | None = None, weights: torch.Tensor | None = None):
+    """Per item: the share of agreeing ordered pairs of ratings (0 if unpairable) and whether it is pairable (0/1).
 
-    Statistics per item with m ≥ 2 ratings: its counts (V), its pairwise agreement P_i and 1.
-    With equal m per item this is Fleiss (1971) exactly.
+    With agreement ``weights`` (q × q) a pair (k, l) counts w_kl; ``self_counts`` (Σ weight² per
+    cell) leaves out pairs between weighted copies of one rater.
     """
-
-    def __init__(self, n_categories: int):
-        self.n_categories = n_categories
-        self.n_features = n_categories + 2
-
-    def stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
-        self_counts = counts if self_counts is None else self_counts
-        m = counts.sum(dim=1)
-        pairs = m * m - self_counts.sum(dim=1)
-        pairable = (pairs > 1e-9).to(DTYPE)
-        agreement = (counts * counts - self_counts).sum(dim=1) / torch.where(pairs > 1e-9, pairs, 1.0)
-        return torch.cat([counts * pairable[:, None], (agreement * pairable)[:, None], pairable[:, None]], dim=1)
-
-    def total_stats(self, counts: torch.Tensor) -> torch.Tensor:
-        return self.stats(counts).sum(dim=0)
-
-    def compute(self, totals: torch.Tensor):
-        counts, agreement, items = totals[..., :-2], totals[..., -2], totals[..., -1]
-        share = counts / counts.sum(dim=-1, keepdim=True).clamp(min=1e-300)
-        chance = (share**2).sum(dim=-1)
-        observed = agreement / items.clamp(min=1e-300)
-        value = (observed - chance) / torch.where(chance < 1, 1 - chance, 1.0)
-        return with_reasons(value, (items <= 0, NO_PAIRABLE), (chance >= 1 - 1e-15, ZERO_EXPECTED))
+    self_counts = counts if self_counts is None else self_counts
+    m, self_total = counts.sum(dim=1), self_counts.sum(dim=1)
+    pairs = m * m - self_total
+    pairable = pairs > 1e-9
+    same = (counts * counts).sum(dim=1) if weights is None else ((counts @ weights) * counts).sum(dim=1)
+    agreement = torch.where(pairable, (same - self_total) / torch.where(pairable, pairs, 1.0), 0.0)
+    return agreement, pairable.to(DTYPE)
 
 
 class PercentAgreement:
@@ -402,10 +386,10 @@ class PercentAgreement:
     n_features = 2
 
     def stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
-        return FleissKappa(counts.shape[1]).stats(counts, self_counts)[:, -2:]
+        return torch.stack(pair_agreement(counts, self_counts), dim=1)
 
-    def total_stats(self, counts: torch.Tensor) -> torch.Tensor:
-        return self.stats(counts).sum(dim=0)
+    def total_stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
+        return self.stats(counts, self_counts).sum(dim=0)
 
     def compute(self, totals: torch.Tensor):
         agreement, items = totals[..., 0], totals[..., 1]
@@ -413,7 +397,7 @@ class PercentAgreement:
 
 
 class CohenKappa:
-    """Cohen's kappa (unweighted, linear or quadratic weights) from paired category codes.
+    """Cohen's kappa (unweighted, linear, quadratic or ordinal weights) from paired category codes.
 
     Statistics per item: the one-hot (rater 1 category, rater 2 category) cell of the V × V table.
     """
@@ -422,12 +406,15 @@ class CohenKappa:
         self.n_categories = n_categories
         self.n_features = n_categories**2
         i = torch.arange(n_categories, dtype=DTYPE, device=device)
-        if weights is None:
-            self.weights = 1.0 - torch.eye(n_categories, dtype=DTYPE, device=device)
+        distance = (i[:, None] - i[None, :]).abs()
+        if weights in (None, "identity"):
+            self.weights = (distance > 0).to(DTYPE)
         elif weights == "linear":
-            self.weights = (i[:, None] - i[None, :]).abs()
+            self.weights = distance
+        elif weights == "ordinal":  # irrCAC's ordinal weights, as disagreements: C(|k − l| + 1, 2)
+            self.weights = (distance + 1) * distance / 2
         else:
-            self.weights = (i[:, None] - i[None, :]) ** 2
+            self.weights = distance**2
 
     def stats(self, codes: torch.Tensor) -> torch.Tensor:
         a, b = codes.unbind(dim=1)

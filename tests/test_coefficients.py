@@ -1,0 +1,175 @@
+"""Gwet's AC1/AC2, Fleiss, Scott's pi, Brennan–Prediger, Conger and the ICC against independent values.
+
+References: shared/reference/coefficient_vectors.json (irrCAC 0.4.4 on 6 data sets with missing
+ratings × 4 weightings; pingouin's six ICC forms on 4 complete data sets). A copy lives in tests/data.
+"""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import workbench
+from conftest import ROOT, SHARED_REFERENCE
+from workbench import WorkbenchDataError
+from workbench.errors import UndefinedMetricWarning
+
+ENTRIES = json.loads((ROOT / "tests" / "data" / "coefficient_vectors.json").read_text())["entries"]
+#: irrCAC's name → ours (gwet is AC1 with identity weights, AC2 otherwise).
+IRRCAC = {"fleiss": "fleiss", "conger": "conger_kappa", "brennan_prediger": "brennan_prediger"}
+
+
+def _ratings(entry, level):
+    data = np.array([[np.nan if v is None else v for v in row] for row in entry["data"]], dtype=float)  # units × raters
+    return workbench.Ratings.from_matrix(data.T, level=level, categories=entry.get("categories"))
+
+
+def _value(ratings, **kwargs):
+    return workbench.reliability(ratings, ci=None, **kwargs)["value"].iloc[0]
+
+
+def test_copy_matches_shared_reference():
+    shared = SHARED_REFERENCE / "coefficient_vectors.json"
+    if not shared.is_file():
+        pytest.skip("shared/reference not available")
+    assert json.loads(shared.read_text())["entries"] == ENTRIES
+
+
+@pytest.mark.parametrize("entry", ENTRIES["irrcac"], ids=lambda e: e["name"])
+def test_kappa_family_matches_irrcac(entry):
+    ratings = _ratings(entry, "ordinal")
+    weights = entry["weights"]
+    expected = entry["expected"]
+    for theirs, ours in IRRCAC.items():
+        assert _value(ratings, metric=ours, weights=weights) == pytest.approx(expected[theirs], abs=1e-12), ours
+    gwet = "gwet_ac1" if weights == "identity" else "gwet_ac2"
+    assert _value(ratings, metric=gwet, weights=None if gwet == "gwet_ac1" else weights) == pytest.approx(expected["gwet"], abs=1e-12)
+    level = {"identity": "nominal", "quadratic": "interval"}.get(weights)  # irrCAC's weighted alpha = alpha at that level
+    if level:
+        assert _value(ratings, level=level) == pytest.approx(expected["krippendorff"], abs=1e-12)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES["irrcac"] if e["weights"] == "identity"], ids=lambda e: e["name"])
+def test_fleiss_function_follows_irrcac_and_keeps_pooled_as_option(entry):
+    data = np.array([[np.nan if v is None else v for v in row] for row in entry["data"]], dtype=float)
+    counts = np.stack([(data == c).sum(axis=1) for c in entry["categories"]], axis=1)
+    assert workbench.fleiss_kappa(counts) == pytest.approx(entry["expected"]["fleiss"], abs=1e-12)
+    pooled = workbench.fleiss_kappa(counts, chance="pooled")
+    assert pooled == pytest.approx(_value(_ratings(entry, "nominal"), metric="scott_pi"), abs=1e-12)
+    if (counts.sum(axis=1) == counts.sum(axis=1)[0]).all():  # equal numbers of ratings: the two rules coincide
+        assert pooled == pytest.approx(entry["expected"]["fleiss"], abs=1e-12)
+
+
+@pytest.mark.parametrize("entry", ENTRIES["pingouin"], ids=lambda e: e["name"])
+def test_icc_matches_pingouin(entry):
+    ratings = _ratings(entry, "interval")
+    for form, expected in entry["expected"].items():
+        assert _value(ratings, metric="icc", form=form) == pytest.approx(expected, abs=1e-9), form
+
+
+def test_icc_shrout_fleiss_names_are_aliases():
+    ratings = _ratings(ENTRIES["pingouin"][0], "interval")
+    assert _value(ratings, metric="icc", form="ICC(2,1)") == _value(ratings, metric="icc", form="ICC(A,1)")
+    assert _value(ratings, metric="icc", form="ICC3k") == _value(ratings, metric="icc", form="ICC(C,k)")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 40), k=st.integers(2, 5))
+def test_scott_pi_two_raters_is_scotts_formula(seed, n, k):
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, k, n), rng.integers(0, k, n)
+    ratings = workbench.Ratings.from_matrix(np.stack([a, b]).astype(float), level="nominal")
+    joint = np.bincount(np.concatenate([a, b]), minlength=k) / (2 * n)
+    chance = (joint**2).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        ours = _value(ratings, metric="scott_pi")
+    if chance >= 1 - 1e-15:
+        assert np.isnan(ours)
+    else:
+        assert ours == pytest.approx(((a == b).mean() - chance) / (1 - chance), abs=1e-12)
+
+
+METRICS = ["fleiss", "scott_pi", "gwet_ac1", "gwet_ac2", "brennan_prediger", "conger_kappa"]
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), cut=st.integers(1, 29))
+def test_slice_statistics_sum_to_the_whole(metric, seed, cut):
+    """Per-item statistics summed over two parts give the whole data set's value (what bootstrap and slices rely on)."""
+    from workbench.analysis.reliability import _code, _inputs, _kernel
+    from workbench.kernels.resampling import slice_sums
+
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 3, size=(4, 30)).astype(float)
+    data[rng.random(data.shape) < 0.3] = np.nan
+    ratings = workbench.Ratings.from_matrix(data, level="ordinal")
+    coded = _code(ratings, metric, "ordinal", None)
+    weights = "linear" if metric != "gwet_ac1" else None
+    kernel = _kernel(metric, "ordinal", coded.domain, "cpu", weights, None, ratings.n_raters)
+    inputs = _inputs(coded, kernel, "cpu")
+    parts = slice_sums(kernel.stats(*inputs), np.array([0, cut, coded.n_rows])).sum(dim=0)
+    whole = kernel.total_stats(*inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.allclose(kernel.compute(parts)[0].numpy(), kernel.compute(whole)[0].numpy(), atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("metric", METRICS + ["icc"])
+def test_every_coefficient_gets_slices_and_intervals(metric):
+    rng = np.random.default_rng(0)
+    truth = rng.integers(1, 6, 120)
+    data = np.where(rng.random((5, 120)) < 0.7, truth, rng.integers(1, 6, (5, 120))).astype(float)
+    ratings = workbench.Ratings.from_matrix(data, level="interval" if metric == "icc" else "ordinal")
+    ratings.items["half"] = np.arange(ratings.n_items) % 2
+    table = workbench.reliability(ratings, metric=metric, by="half", n_boot=100, seed=0)
+    assert len(table) == 2 and table["note"].eq("").all()
+    assert ((table["ci_low"] <= table["value"]) & (table["value"] <= table["ci_high"])).all()
+    assert table["value"].between(0.3, 1).all()
+
+
+def test_metric_column_names_the_variant():
+    ratings = _ratings(ENTRIES["irrcac"][4], "ordinal")
+    assert workbench.reliability(ratings, metric="gwet_ac2", ci=None)["metric"].iloc[0] == "gwet_ac2 (quadratic weights)"
+    assert workbench.reliability(ratings, metric="gwet_ac1", ci=None)["metric"].iloc[0] == "gwet_ac1"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(metric="alpha", weights="linear"), "weights apply to"),
+    (dict(metric="fleiss", weights="cubic"), "weights must be one of"),
+    (dict(metric="fleiss", form="ICC(1,1)"), "form applies to metric='icc'"),
+    (dict(metric="icc"), "needs numeric ratings"),
+    (dict(metric="icc", level="interval", form="ICC(9)"), "unknown ICC form"),
+    (dict(metric="conger_kappa", resample="raters"), "not offered for Conger"),
+    (dict(metric="icc", level="interval", resample="raters"), "not offered for the ICC"),
+])
+def test_wrong_options_are_data_errors(kwargs, message):
+    ratings = workbench.Ratings.from_matrix([[1, 2, 3], [1, 2, 2]], level="ordinal")
+    with pytest.raises(WorkbenchDataError, match=message):
+        workbench.reliability(ratings, ci=None, **kwargs)
+
+
+def test_icc_with_incomplete_items_is_a_data_error():
+    ratings = workbench.Ratings.from_matrix([[1, 2, np.nan], [1, 2, 2]], level="interval")
+    with pytest.raises(WorkbenchDataError, match="1 of 3 items miss ratings"):
+        workbench.reliability(ratings, metric="icc", ci=None)
+
+
+def test_conger_needs_raters():
+    ratings = workbench.Ratings.from_counts(pd.DataFrame({"a": [2, 1], "b": [0, 1]}))
+    with pytest.raises(WorkbenchDataError, match="counts only"):
+        workbench.reliability(ratings, metric="conger_kappa", ci=None)
+
+
+def test_undefined_coefficients_are_nan_with_reason():
+    ratings = workbench.Ratings.from_matrix([[1, np.nan], [np.nan, 2]], level="nominal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        for metric in METRICS:
+            row = workbench.reliability(ratings, metric=metric, ci=None).iloc[0]
+            assert np.isnan(row["value"]) and row["note"] == "no_pairable_values", metric
