@@ -35,6 +35,7 @@ _EXPORTS = {
     "fleiss_kappa": "workbench.analysis.agreement",
     "percent_agreement": "workbench.analysis.agreement",
     "reliability": "workbench.analysis.reliability",
+    "rater_table": "workbench.analysis.raters",
     "item_table": "workbench.analysis.distributions",
     "jsd": "workbench.analysis.distributions",
     "entropy": "workbench.analysis.distributions",

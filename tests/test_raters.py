@@ -1,0 +1,109 @@
+"""rater_table: the leave-one-out change equals recomputing the metric without each rater, to 1e-9."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import workbench
+from workbench import WorkbenchDataError
+from workbench.errors import UndefinedMetricWarning
+
+
+def _loop(ratings, metric, level):
+    """The slow reference: the metric without each rater, one reliability() call per rater."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        everyone = workbench.reliability(ratings, metric=metric, level=level, ci=None)["value"].iloc[0]
+        out = {}
+        for rater in ratings.raters.index:
+            rest = ratings.raters.index.drop(rater)
+            try:
+                out[rater] = workbench.reliability(ratings.subset(raters=rest), metric=metric, level=level, ci=None)["value"].iloc[0] - everyone
+            except WorkbenchDataError:  # nothing left
+                out[rater] = np.nan
+    return pd.Series(out)
+
+
+@st.composite
+def studies(draw, numeric=False):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    raters, items = draw(st.integers(3, 7)), draw(st.integers(2, 20))
+    if numeric:
+        data = rng.normal(3, 1, size=(raters, items)).round(1)
+    else:
+        data = rng.integers(0, draw(st.integers(2, 4)), size=(raters, items)).astype(float)
+    data[rng.random(data.shape) < draw(st.sampled_from([0.0, 0.3]))] = np.nan
+    data[:, 0] = data[0, 0] if not np.isnan(data[0, 0]) else 1.0  # every rater rated something
+    return data
+
+
+CASES = [("alpha", "nominal"), ("alpha", "ordinal"), ("fleiss", None), ("gwet_ac1", None), ("percent_agreement", None)]
+
+
+@pytest.mark.parametrize("metric, level", CASES)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=studies())
+def test_change_equals_per_rater_recomputation(metric, level, data):
+    ratings = workbench.Ratings.from_matrix(data, level="ordinal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        table = workbench.rater_table(ratings, metric=metric, level=level)
+    expected = _loop(ratings, metric, level)
+    got = table[f"{metric}_change"].reindex(expected.index)
+    assert np.allclose(got, expected, atol=1e-9, equal_nan=True), pd.DataFrame({"got": got, "loop": expected})
+
+
+@pytest.mark.parametrize("level", ["interval", "ratio"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=studies(numeric=True))
+def test_change_equals_recomputation_for_numeric_levels(level, data):
+    ratings = workbench.Ratings.from_matrix(np.abs(data), level=level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        table = workbench.rater_table(ratings)
+    expected = _loop(ratings, "alpha", None)
+    assert np.allclose(table["alpha_change"].reindex(expected.index), expected, atol=1e-9, equal_nan=True)
+
+
+def test_columns_on_a_small_example():
+    # raters w, x, y agree everywhere; z disagrees on every item
+    data = pd.DataFrame([[1, 2, 1, 2]] * 3 + [[2, 1, 2, 1]], index=["w", "x", "y", "z"], dtype=float)
+    ratings = workbench.Ratings.from_matrix(data, level="nominal")
+    table = workbench.rater_table(ratings)
+    assert list(table.index) == ["z", "w", "x", "y"]  # leaving z out helps most
+    assert table.loc["z", "alpha_change"] > 0 > table.loc["x", "alpha_change"]
+    assert table.loc["x", "pairwise_agreement"] == pytest.approx(2 / 3) and table.loc["z", "pairwise_agreement"] == 0.0
+    assert table.loc["z", "kappa_vs_majority"] == -1.0 and table.loc["x", "kappa_vs_majority"] == 1.0
+    assert (table["share_1.0"] == 0.5).all() and (table["n_ratings"] == 4).all() and (table["shared_items"] == 4).all()
+
+
+def test_numeric_columns():
+    ratings = workbench.Ratings.from_matrix(pd.DataFrame([[1.0, 2.0], [2.0, 3.0]], index=["lo", "hi"]), level="interval")
+    table = workbench.rater_table(ratings)
+    assert table.loc["hi", "mean_label"] == 2.5 and table.loc["hi", "mean_deviation"] == 1.0 and table.loc["lo", "mean_deviation"] == -1.0
+
+
+def test_rater_attributes_are_joined(demo):
+    small = demo.ratings.subset(items=demo.ratings.items.index[:100])
+    table = workbench.rater_table(small)
+    assert {"age_band", "attention_check"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(metric="cohen"), "leave-one-out change for"),
+    (dict(level="interval"), "needs numeric labels"),
+])
+def test_wrong_input(kwargs, message):
+    ratings = workbench.Ratings.from_matrix([["a", "b"], ["a", "a"]], level="nominal")
+    with pytest.raises(WorkbenchDataError, match=message):
+        workbench.rater_table(ratings, **kwargs)
+
+
+def test_counts_only_data_is_refused():
+    ratings = workbench.Ratings.from_counts(pd.DataFrame({"a": [2, 1], "b": [0, 1]}))
+    with pytest.raises(WorkbenchDataError, match="rater-level"):
+        workbench.rater_table(ratings)
