@@ -81,6 +81,13 @@ def rater_table(ratings: Ratings, *, metric: str = "alpha", level: str | None = 
     return out.sort_values(f"{metric}_change", ascending=False, na_position="last", kind="stable")
 
 
+def _without_each_label(counts: torch.Tensor) -> torch.Tensor:
+    """(items · q) × q: each item's counts with one rating of label c taken out (row i·q + c; clamped at 0)."""
+    n_items, q = counts.shape
+    eye = torch.eye(q, dtype=DTYPE, device=counts.device)
+    return (counts[:, None, :] - eye[None, :, :]).clamp(min=0).reshape(n_items * q, q)
+
+
 def _categorical_columns(out, item, rater, code, domain, n_items: int, n_raters: int) -> None:
     q = len(domain)
     counts = category_counts(item, code, n_items, q)
@@ -88,18 +95,20 @@ def _categorical_columns(out, item, rater, code, domain, n_items: int, n_raters:
     shares = by_rater / by_rater.sum(dim=1, keepdim=True).clamp(min=1)
     for k, name in enumerate(domain):
         out[f"share_{name}"] = shares[:, k].cpu().numpy()
-    others = counts[item]  # each rating's item counts …
-    others[torch.arange(len(item), device=item.device), code] -= 1  # … without the rating itself
+    # what the *other* raters said, per (item, own label): q rows per item, gathered per rating
+    others = _without_each_label(counts)
+    label = torch.arange(q, device=item.device).repeat(n_items)
     n_others = others.sum(dim=1)
-    agreeing = others.gather(1, code[:, None])[:, 0]
-    pairs = torch.bincount(rater, weights=n_others, minlength=n_raters)
-    agree = torch.bincount(rater, weights=agreeing, minlength=n_raters)
-    out["pairwise_agreement"] = torch.where(pairs > 0, agree / pairs.clamp(min=1), float("nan")).cpu().numpy()
+    agreeing = others.gather(1, label[:, None])[:, 0]
     top = others.max(dim=1).values
     clear = (n_others > 0) & ((others == top[:, None]).sum(dim=1) == 1)  # a single most frequent label among the others
     majority = others.argmax(dim=1)
-    cells = (rater * q + code) * q + majority
-    tables = torch.bincount(cells[clear], minlength=n_raters * q * q).to(DTYPE).view(n_raters, q * q)
+    key = item * q + code
+    pairs = torch.bincount(rater, weights=n_others[key], minlength=n_raters)
+    agree = torch.bincount(rater, weights=agreeing[key], minlength=n_raters)
+    out["pairwise_agreement"] = torch.where(pairs > 0, agree / pairs.clamp(min=1), float("nan")).cpu().numpy()
+    cells = (rater * q + code) * q + majority[key]
+    tables = torch.bincount(cells[clear[key]], minlength=n_raters * q * q).to(DTYPE).view(n_raters, q * q)
     kappa, _ = CohenKappa(q, None, device=item.device).compute(tables)
     out["kappa_vs_majority"] = kappa.cpu().numpy()
 
@@ -119,41 +128,34 @@ def _numeric_columns(out, item, rater, value, m, n_items: int, n_raters: int) ->
 def _leave_one_out_change(metric, level, domain, item, rater, code, raw_values, n_items, n_raters, device) -> np.ndarray:
     """metric(all raters but r) − metric(all raters), for every r: the total minus each rater's summed item deltas."""
     if metric == "alpha" and level == "interval":
+        # the delta depends on the value taken out: per rating, from item moments (Welford downdate)
         kernel = AlphaInterval()
         moments = interval_moments(item, to_tensor(np.asarray(raw_values, dtype=np.float64), dtype=DTYPE, device=device), n_items)
-        centred = _centred(raw_values, device)
-
-        def without(rows, index):  # item moments with one value taken out (Welford downdate)
-            count, total, squares, self_pairs = moments[rows].unbind(dim=1)
-            v = centred[index]
-            mean = total / count
-            new_count = count - 1
-            new_mean = (total - v) / new_count.clamp(min=1)
-            squares = torch.where(new_count > 0, squares - (v - mean) * (v - new_mean), 0.0).clamp(min=0)
-            return kernel.stats(torch.stack([new_count, total - v, squares, self_pairs - 1], dim=1))
-
         per_item = kernel.stats(moments)
+        count, total, squares, self_pairs = moments[item].unbind(dim=1)
+        v = _centred(raw_values, device)
+        mean, left = total / count, count - 1
+        new_mean = (total - v) / left.clamp(min=1)
+        squares = torch.where(left > 0, squares - (v - mean) * (v - new_mean), 0.0).clamp(min=0)
+        delta, key = per_item[item] - kernel.stats(torch.stack([left, total - v, squares, self_pairs - 1], dim=1)), None
     else:
+        # the delta depends only on (item, label taken out): q rows per item, gathered per rating
         if metric == "alpha":
             kernel = alpha_kernel(level, domain, device)
         elif metric == "percent_agreement":
             kernel = PercentAgreement()
         else:
             kernel = coefficients.kernel(metric, len(domain), n_raters, None if metric != "gwet_ac2" else "quadratic", None, device)
-        counts = category_counts(item, code, n_items, len(domain))
+        q = len(domain)
+        counts = category_counts(item, code, n_items, q)
         per_item = kernel.stats(counts)
-
-        def without(rows, index):
-            reduced = counts[rows].clone()
-            reduced[torch.arange(len(rows), device=rows.device), code[index]] -= 1
-            return kernel.stats(reduced)
-
+        delta = (per_item[:, None, :] - kernel.stats(_without_each_label(counts)).view(n_items, q, -1)).reshape(n_items * q, -1)
+        key = item * q + code
     total = per_item.sum(dim=0)
     removed = torch.zeros(n_raters, per_item.shape[1], dtype=DTYPE, device=per_item.device)
     for lo in range(0, len(item), BLOCK_RATINGS):
-        index = torch.arange(lo, min(len(item), lo + BLOCK_RATINGS), device=item.device)
-        rows = item[index]
-        removed.index_add_(0, rater[index], per_item[rows] - without(rows, index))
+        block = slice(lo, lo + BLOCK_RATINGS)
+        removed.index_add_(0, rater[block], delta[block] if key is None else delta[key[block]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         everyone, reason = kernel.compute(total)
