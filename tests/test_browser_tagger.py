@@ -50,3 +50,25 @@ def test_tag_an_item_in_the_tag_tab(served_study):
         page.get_by_text("(2 by you)").first.wait_for(timeout=30_000)
         assert page.get_by_placeholder("who is tagging").input_value() == "ana"
         assert not errors, errors
+
+
+def test_two_taggers_see_each_others_tags_without_a_reload(served_study):
+    url, store = served_study
+    with open_page(url) as (page, errors):
+        other = page.context.browser.new_page()  # a second browser context: another person
+        other.on("pageerror", lambda err: errors.append(str(err)))
+        other.goto(url)
+        for tab, name in ((page, "cy"), (other, "dee")):
+            tab.get_by_text("Tag", exact=True).first.click()
+            field = tab.get_by_placeholder("who is tagging")
+            field.fill(name)
+            field.press("Enter")
+            tab.get_by_text("(0 by you)").first.wait_for(timeout=30_000)
+        rows = len(store.tag_history())
+        page.get_by_role("button", name="3 · latent_projective").click()  # both queues start on the same item
+        _wait_for_rows(store, rows + 1)
+        other.get_by_text("cy", exact=True).first.wait_for(timeout=20_000)  # dee's page shows cy's tag on it
+        tagged = store.current_tags("subjectivity")["item_id"].nunique()
+        other.get_by_text(f"{tagged} / 200").first.wait_for(timeout=10_000)
+        assert store.tag_history()["tagger"].iloc[-1] == "cy"
+        assert not errors, errors

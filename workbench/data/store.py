@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -134,6 +135,7 @@ class Store:
             raise WorkbenchDataError(f"store path {str(self.path)!r} is a directory; give a file name such as project.sqlite")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
+        self._local, self._scheme_cache = threading.local(), (None, {})
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             with self._write(conn):
@@ -173,21 +175,40 @@ class Store:
             self._insert_scheme(conn, Scheme(name, values, description="Registered from existing tags when the store was upgraded."))
         conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
-    # A fresh connection per operation: safe across threads (Panel sessions) and processes.
+    # One connection per thread (Panel sessions run on several) and per process, opened on first use:
+    # a fresh connection per call would pay a WAL checkpoint with an fsync at every close.
     @contextmanager
     def _connect(self):
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            try:
+                conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            except sqlite3.DatabaseError as err:
+                raise WorkbenchDataError(f"cannot open store {str(self.path)!r}: {err}") from None
+            local.conn, local.pid = conn, os.getpid()
+            try:
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            except sqlite3.DatabaseError as err:
+                self._forget(local)
+                raise WorkbenchDataError(f"store {str(self.path)!r} is not a usable SQLite file: {err}") from None
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            yield local.conn
         except sqlite3.DatabaseError as err:
-            raise WorkbenchDataError(f"cannot open store {str(self.path)!r}: {err}") from None
-        try:
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-            yield conn
-        except sqlite3.DatabaseError as err:
+            self._forget(local)
             raise WorkbenchDataError(f"store {str(self.path)!r} is not a usable SQLite file: {err}") from None
-        finally:
-            conn.close()
+
+    @staticmethod
+    def _forget(local) -> None:
+        local.conn.close()
+        del local.conn, local.pid
+
+    def __getstate__(self):  # a copy (or another process) opens its own connections
+        return {k: v for k, v in self.__dict__.items() if k not in ("_local", "_scheme_cache")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local, self._scheme_cache = threading.local(), (None, {})
 
     @contextmanager
     def _write(self, conn):
@@ -201,10 +222,15 @@ class Store:
 
     # ------------------------------------------------------------------ schemes
     def _schemes(self, conn) -> dict[str, Scheme]:
+        latest = conn.execute("SELECT MAX(id) FROM schemes").fetchone()[0]
+        cached_id, cached = self._scheme_cache
+        if latest is not None and latest == cached_id:  # schemes are append-only: same last row, same schemes
+            return dict(cached)
         found: dict[str, Scheme] = {}
         for name, text in conn.execute("SELECT name, definition FROM schemes ORDER BY id"):
             found[name] = Scheme.from_dict(json.loads(text), source=f"scheme {name!r} in {str(self.path)!r}")
-        return found
+        self._scheme_cache = (latest, found)
+        return dict(found)
 
     def _insert_scheme(self, conn, scheme: Scheme) -> None:
         conn.execute("INSERT INTO schemes (name, definition, time) VALUES (?, ?, ?)",

@@ -113,7 +113,8 @@ class Tagger(pn.viewable.Viewer):
         self.param.watch(self._on_scheme, "scheme")
         self.param.watch(lambda _: self._rebuild_queue(), ["strategy", "by", "tagger"])
         self.param.watch(lambda _: self._show(), "position")
-        self.workspace.param.watch(lambda _: self._refresh_tags(), "tag_revision")
+        self._doc = pn.state.curdoc
+        self.workspace.param.watch(self._on_tags_written, "tag_revision")
 
     # ------------------------------------------------------------------ state
     @property
@@ -135,7 +136,9 @@ class Tagger(pn.viewable.Viewer):
 
     def progress(self) -> tuple[int, int]:
         """(items tagged in the scheme by anyone, items in the study)."""
-        tags = self.store.current_tags(self.scheme)
+        return self._progress_of(self.store.current_tags(self.scheme, per_tagger=True))
+
+    def _progress_of(self, tags: pd.DataFrame) -> tuple[int, int]:
         return tags.loc[tags["item_id"].isin(self.ratings.items.index), "item_id"].nunique(), self.ratings.n_items
 
     def _rebuild_queue(self) -> None:
@@ -222,6 +225,13 @@ class Tagger(pn.viewable.Viewer):
     def _on_scheme(self, _event) -> None:
         self._build_buttons()
         self._rebuild_queue()
+
+    def _on_tags_written(self, _event) -> None:
+        """Refresh the tags shown; a write from another session is handled in this session's own event loop."""
+        if self._doc is not None and pn.state.curdoc is not self._doc:
+            self._doc.add_next_tick_callback(self._refresh_tags)
+        else:
+            self._refresh_tags()
 
     # ------------------------------------------------------------------ view
     def _build_widgets(self) -> None:
@@ -316,12 +326,12 @@ class Tagger(pn.viewable.Viewer):
     def _refresh_tags(self) -> None:
         if not hasattr(self, "_current"):
             return
+        tags = self.store.current_tags(self.scheme, per_tagger=True)  # one read serves the item, progress and yours
         item = self.item_id
-        tags = self.store.current_tags(self.scheme, item_id=item, per_tagger=True) if item is not None else None
-        self._current.object = None if tags is None else tags[["tagger", "value", "note", "time"]]
-        tagged, total = self.progress()
-        mine = self.store.current_tags(self.scheme, per_tagger=True)
-        yours = mine.loc[mine["tagger"] == self.tagger.strip(), "item_id"].nunique() if self.tagger.strip() else 0
+        self._current.object = None if item is None else tags.loc[tags["item_id"] == item, ["tagger", "value", "note", "time"]]
+        tagged, total = self._progress_of(tags)
+        name = self.tagger.strip()
+        yours = tags.loc[tags["tagger"] == name, "item_id"].nunique() if name else 0
         self._progress.max, self._progress.value = total, tagged
         self._progress_text.object = f"**{tagged} / {total}** items tagged in *{self.scheme}* ({yours} by you)"
 
