@@ -13,6 +13,7 @@ from ..analysis.reliability import reliability
 from ..analysis.summary import rater_attribute_summary
 from ..data.ratings import Ratings
 from .background import run_in_background
+from .raters import RaterTable
 
 hv.extension("bokeh", logo=False)
 #: Counts on axes as 1,000,000 rather than 1.000e+6.
@@ -20,7 +21,7 @@ COUNT_FORMAT = NumeralTickFormatter(format="0,0")
 
 
 class Overview(pn.viewable.Viewer):
-    """Items, raters, ratings, raters-per-item histogram, label distribution and rater attributes.
+    """Items, raters, ratings, raters-per-item histogram, label distribution, rater attributes and a sortable rater table.
 
     >>> import workbench
     >>> overview = workbench.Overview(ratings=workbench.simulate_study(n_items=40, ratings_per_item=3, n_raters=6).ratings)
@@ -103,5 +104,6 @@ class Overview(pn.viewable.Viewer):
                 pn.pane.HoloViews(self.label_plot, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
+            RaterTable(ratings=self.ratings),
             sizing_mode="stretch_width",
         )
