@@ -66,8 +66,9 @@ The readers in `workbench.datasets` load public multi-annotator data sets from a
 AGREEMENT = [
     ("md", """# Agreement: how reliable are the labels, and where do people differ?
 
-Krippendorff's alpha, Cohen's and Fleiss' kappa and percent agreement, computed exactly in torch
-from per-item statistics, with bootstrap intervals and per-slice values. Methods: `methods.md` M1.2."""),
+Krippendorff's alpha, Cohen's and Fleiss' kappa, Gwet's AC1/AC2, Scott's pi, Brennan–Prediger,
+Conger's kappa, the ICC and percent agreement, computed exactly in torch from per-item statistics,
+with bootstrap intervals and per-slice values; and per-rater diagnostics. Methods: `methods.md` M1.2."""),
     ("code", """import numpy as np
 import krippendorff
 import workbench
@@ -103,7 +104,44 @@ resample items by default, or raters on request:"""),
 print(by_split[["split", "value", "ci_low", "ci_high", "n_items"]].round(3).to_string(index=False))
 by_rater = workbench.reliability(ratings, resample="raters", n_boot=200, seed=0)
 print(by_rater[["value", "ci_low", "ci_high", "resample"]].round(3).to_string(index=False))"""),
-    ("md", """## Disagreement as signal
+    ("md", """## Other coefficients, on the same path
+
+Gwet's AC1/AC2, Fleiss' kappa, Scott's pi, Brennan–Prediger, Conger's kappa and (for numeric
+ratings) the intraclass correlation come through `reliability(metric=...)` with the same slices and
+intervals; they follow Gwet's handbook as irrCAC implements it and are checked against irrCAC's and
+pingouin's values. With two about equally common labels, as here, they nearly coincide:"""),
+    ("code", CHECK + """import pandas as pd
+
+tables = [workbench.reliability(ratings, metric=m, by="split", n_boot=200, seed=0) for m in ["alpha", "fleiss", "gwet_ac1"]]
+print(pd.concat(tables)[["split", "metric", "value", "ci_low", "ci_high"]].round(3).to_string(index=False))"""),
+    ("md", """When one label dominates they part: raters who agree on 90 % of the items get a low kappa or
+alpha, because chance agreement is high when nearly everything is "safe" (the "kappa paradox"). AC1
+takes chance agreement from how far the label shares are from uniform and stays high:"""),
+    ("code", CHECK + """unsafe = (rng.random(400) < 0.05).astype(float)  # 5 % of the items are unsafe
+skewed = workbench.Ratings.from_matrix(np.where(rng.random((5, 400)) < 0.9, unsafe, rng.integers(0, 2, (5, 400))).astype(float))
+for metric in ["percent_agreement", "alpha", "fleiss", "gwet_ac1"]:
+    print(f"{metric:<18} {workbench.reliability(skewed, metric=metric, ci=None)['value'].iloc[0]:.3f}")"""),
+    ("md", """Alpha works at every level whatever the number of distinct values: ordinal alpha sorts the values
+once and uses mid-ranks (no values × values matrix), ratio alpha sums its value pairs in blocks of
+bounded memory. Scores with three decimals, about 4,000 distinct values:"""),
+    ("code", CHECK + """scores = (truth + rng.normal(0, 0.8, size=(6, 300)))[:4].round(3)
+for level in ["ordinal", "interval", "ratio"]:
+    ours = workbench.krippendorff_alpha(np.abs(scores), level_of_measurement=level)
+    print(f"{level:<9} {ours:.6f}")"""),
+    ("md", """## Who pulls agreement down?
+
+`rater_table` gives one row per rater: their label shares, how often they agree with the others on
+shared items, Cohen's kappa against the majority of the *other* raters, and `alpha_change` — alpha
+without the rater minus alpha with everyone, exact, for all raters at once. The raters the demo
+study made inattentive sit at the top:"""),
+    ("code", CHECK + """raters = workbench.rater_table(ratings)
+columns = ["alpha_change", "n_ratings", "pairwise_agreement", "kappa_vs_majority", "attention_check"]
+print(raters[columns].head(6).round(4).to_string())
+inattentive = study.truth["raters"]["inattentive"]
+print(raters["alpha_change"].groupby(inattentive).mean().mul(1000).round(2).rename({False: "attentive", True: "inattentive"}).to_string())"""),
+    ("md", """The Overview shows the same table, sortable by any column, when the app is served (`workbench serve`).
+
+## Disagreement as signal
 
 The demo study knows each item's subjectivity class (M1.1). Agreement falls from manifest to
 latent-projective content — and on latent-projective items the youngest raters agree *among
