@@ -56,6 +56,7 @@ _EXPORTS = {
     "compare_models": "workbench.analysis.models",
     "compare_two": "workbench.analysis.models",
     "calibration_table": "workbench.analysis.models",
+    "ModelComparison": "workbench.ui.models",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

@@ -14,6 +14,7 @@ import panel as pn
 from ..data.ratings import Ratings
 from ..data.store import Store
 from .data_picker import MAX_UPLOAD_MB, DataPicker
+from .models import ModelComparison
 from .overview import Overview
 from .tagger import Tagger
 from .workspace import Workspace
@@ -22,6 +23,7 @@ from .workspace import Workspace
 TABS = [
     ("Overview", lambda workspace: Overview(ratings=workspace.ratings)),
     ("Tag", lambda workspace: Tagger(workspace=workspace)),
+    ("Models", lambda workspace: ModelComparison(workspace=workspace)),
 ]
 
 

@@ -1,0 +1,33 @@
+"""The Models tab of the served app in headless Chromium: pick two models, compare, read the table and the verdict."""
+
+import pytest
+from browser import needs_chromium, open_page, served
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture(scope="module")
+def served_models(tmp_path_factory):
+    import workbench
+    from workbench.ui.app import build_app
+
+    study = workbench.simulate_study(seed=0, n_items=200, ratings_per_item=5, n_raters=20)
+    store = workbench.Store(tmp_path_factory.mktemp("models") / "project.sqlite")
+    for name, group in study.scores.groupby("model"):  # the committee's scores, saved as a researcher would
+        store.save_scores(name, group.drop(columns="model"))
+    with served(lambda: build_app(study.ratings, store)) as url:
+        yield url
+
+
+def test_pick_two_models_and_compare(served_models):
+    with open_page(served_models) as (page, errors):
+        page.get_by_text("Models", exact=True).first.click()
+        page.get_by_text("Models to compare").first.wait_for(timeout=30_000)
+        page.locator("select:has(option[value='rm-5'])").nth(1).select_option("rm-5")  # model B
+        page.get_by_role("button", name="Compare").click()
+        page.get_by_text("agrees with people better").first.wait_for(timeout=60_000)
+        for header in ("n_human_ties", "accuracy", "pearson_r", "alpha_with_model"):  # the metrics table of the picked models
+            page.locator("th", has_text=header).first.wait_for(timeout=10_000)
+        page.locator("td", has_text="rm-2").first.wait_for(timeout=10_000)
+        assert page.get_by_text("all: rm-1 agrees with people better").count() >= 1
+        assert not errors, errors
