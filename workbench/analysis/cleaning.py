@@ -82,28 +82,69 @@ def committee_groups(ratings: Ratings, scores: pd.DataFrame, *, cutoffs=(0, 0.5,
     if ties not in TIES:
         raise WorkbenchDataError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
     no, low, everyone = _check_cutoffs(cutoffs)
-    scores = _check_scores(scores)
     pairs = ratings.pairs()
-    human = pd.Series(_side(pairs["n_a"].to_numpy(), pairs["n_b"].to_numpy()), index=pairs.index)
-
-    scores = scores[scores["item_id"].isin(pairs.index)].dropna(subset=["score_a", "score_b"])
-    model_side = _side(scores["score_a"].to_numpy(), scores["score_b"].to_numpy())
-    human_side = human.reindex(scores["item_id"]).to_numpy()
-    tied = (model_side == "tie") | (human_side == "tie")
-    agree = np.where(tied, ties == "agree", model_side == human_side)
-    counted = ~tied if ties == "exclude" else np.ones(len(scores), dtype=bool)
-    per_item = pd.DataFrame({"item_id": scores["item_id"].to_numpy(), "counted": counted, "agree": agree & counted})
-    totals = per_item.groupby("item_id")[["counted", "agree"]].sum().reindex(pairs.index, fill_value=0)
-
-    out = pd.DataFrame({"human_majority": human, "n_models": totals["counted"].astype("int64"),
-                        "n_agree": totals["agree"].astype("int64")}, index=pairs.index)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = out["n_agree"] / out["n_models"].where(out["n_models"] > 0)
-    out["share_agree"] = share
+    out = _agreement(committee_votes(scores, pairs.index), pairs, ties)
+    share = out["share_agree"]
     codes = np.select([share <= no, share <= low, share < everyone, share >= everyone], [0, 1, 2, 3], -1)
     out["committee_group"] = pd.Categorical.from_codes(codes, categories=list(GROUPS), ordered=True)
     out.attrs["summary"] = _group_summary(out["committee_group"], ratings.items)
     return out
+
+
+def committee_votes(scores: pd.DataFrame, items) -> pd.DataFrame:
+    """How many committee members prefer A, B, or neither (equal scores) on each item; missing scores left out.
+
+    >>> scores = pd.DataFrame({"item_id": ["q1", "q1", "q1"], "model": ["m1", "m2", "m3"],
+    ...                        "score_a": [1.0, 0.2, 0.5], "score_b": [0.0, 0.9, None]})
+    >>> committee_votes(scores, ["q1", "q2"]).to_dict("index")
+    {'q1': {'prefer_a': 1, 'prefer_b': 1, 'prefer_tie': 0}, 'q2': {'prefer_a': 0, 'prefer_b': 0, 'prefer_tie': 0}}
+    """
+    scores = _check_scores(scores)
+    index = pd.Index(pd.Index(items).astype(str), name="item_id")
+    scores = scores[scores["item_id"].isin(index)].dropna(subset=["score_a", "score_b"])
+    side = _side(scores["score_a"].to_numpy(), scores["score_b"].to_numpy())
+    row = index.get_indexer(scores["item_id"])
+    return pd.DataFrame({
+        f"prefer_{name}": np.bincount(row[side == code], minlength=len(index))
+        for name, code in (("a", "A"), ("b", "B"), ("tie", "tie"))
+    }, index=index)
+
+
+def _agreement(votes: pd.DataFrame, pairs: pd.DataFrame, ties: str) -> pd.DataFrame:
+    human = _side(pairs["n_a"].to_numpy(), pairs["n_b"].to_numpy())
+    prefer_a, prefer_b, prefer_tie = (votes[c].reindex(pairs.index, fill_value=0).to_numpy() for c in votes.columns)
+    same = np.select([human == "A", human == "B"], [prefer_a, prefer_b], 0)
+    total = prefer_a + prefer_b + prefer_tie
+    human_tie = human == "tie"
+    if ties == "agree":
+        n_models, n_agree = total, np.where(human_tie, total, same + prefer_tie)
+    elif ties == "exclude":
+        n_models = np.where(human_tie, 0, prefer_a + prefer_b)
+        n_agree = np.where(human_tie, 0, same)
+    else:
+        n_models, n_agree = total, same
+    out = pd.DataFrame({"human_majority": human, "n_models": n_models.astype("int64"), "n_agree": n_agree.astype("int64")},
+                       index=pairs.index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_agree"] = np.where(n_models > 0, n_agree / np.maximum(n_models, 1), np.nan)
+    return out
+
+
+def committee_agreement(ratings: Ratings, votes: pd.DataFrame, *, ties: str = "disagree") -> float:
+    """Mean share of committee members agreeing with each item's human majority (items with a vote).
+
+    ``votes`` comes from :func:`committee_votes` (computed once, reused as labels change).
+
+    >>> import workbench
+    >>> study = workbench.simulate_study(seed=0, n_items=200, ratings_per_item=5, n_raters=20)
+    >>> votes = committee_votes(study.scores, study.ratings.items.index)
+    >>> round(committee_agreement(study.ratings, votes), 3)
+    0.623
+    """
+    ratings = _check_ratings(ratings, "committee_agreement()")
+    if ties not in TIES:
+        raise WorkbenchDataError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
+    return float(_agreement(votes, ratings.pairs(), ties)["share_agree"].mean())
 
 
 def _check_cutoffs(cutoffs) -> tuple[float, float, float]:
