@@ -45,6 +45,7 @@ _EXPORTS = {
     "Recipe": "workbench.analysis.recipes",
     "recipe_effect": "workbench.analysis.recipes",
     "Overview": "workbench.ui.overview",
+    "Cleaner": "workbench.ui.cleaner",
     "Workspace": "workbench.ui.workspace",
     "score_pairs": "workbench.analysis.scoring",
     "score_items": "workbench.analysis.scoring",

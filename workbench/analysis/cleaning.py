@@ -48,7 +48,8 @@ def _side(a, b) -> np.ndarray:
     return np.select([a > b, a < b], ["A", "B"], "tie")
 
 
-def committee_groups(ratings: Ratings, scores: pd.DataFrame, *, cutoffs=(0, 0.5, 1.0), ties: str = "disagree") -> pd.DataFrame:
+def committee_groups(ratings: Ratings, scores: pd.DataFrame | None, *, cutoffs=(0, 0.5, 1.0), ties: str = "disagree",
+                     votes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Agreement of a reward-model committee with the human majority, and the M4 group of each pair.
 
     Parameters
@@ -63,6 +64,7 @@ def committee_groups(ratings: Ratings, scores: pd.DataFrame, *, cutoffs=(0, 0.5,
     ties : a human tie or a model tie counts as "disagree" (default, [UNCONFIRMED]), as "agree",
         or is left out ("exclude": a tied member leaves ``n_models``; a human tie leaves the item
         without a group).
+    votes : the committee's :func:`committee_votes`, computed once, in place of ``scores``.
 
     Returns
     -------
@@ -83,7 +85,7 @@ def committee_groups(ratings: Ratings, scores: pd.DataFrame, *, cutoffs=(0, 0.5,
         raise WorkbenchDataError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
     no, low, everyone = _check_cutoffs(cutoffs)
     pairs = ratings.pairs()
-    out = _agreement(committee_votes(scores, pairs.index), pairs, ties)
+    out = _agreement(committee_votes(scores, pairs.index) if votes is None else votes, pairs, ties)
     share = out["share_agree"]
     codes = np.select([share <= no, share <= low, share < everyone, share >= everyone], [0, 1, 2, 3], -1)
     out["committee_group"] = pd.Categorical.from_codes(codes, categories=list(GROUPS), ordered=True)

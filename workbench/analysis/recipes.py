@@ -249,12 +249,14 @@ class Recipe:
         return [rule_label(rule, k) for k, rule in enumerate(self.rules)]
 
     def _check_against(self, ratings: Ratings) -> list:
-        """Every rule checked against this data before anything is applied: names, tags, labels."""
+        """Every enabled rule checked against this data before anything is applied: names, tags, labels."""
         columns = _columns(ratings)
         out = []
         for position, rule in enumerate(self.rules):
             try:
-                if rule["rule"] == "drop_raters":
+                if not rule["enabled"]:
+                    out.append(None)
+                elif rule["rule"] == "drop_raters":
                     out.append(parse_where(rule["where"], ["rater_id", *ratings.raters.columns]))
                 elif "where" in rule:
                     out.append(parse_where(rule["where"], columns))
@@ -371,7 +373,7 @@ def build_cleaned(ratings: Ratings, state: _Step, name: str | None = None) -> Ra
     if not state.alive.any():
         raise WorkbenchDataError("the recipe drops every rating; switch a rule off or loosen its condition")
     table = ratings.ratings[state.alive].reset_index(drop=True)
-    if state.label is not ratings.codes.value:
+    if not np.array_equal(state.label, ratings.codes.value):
         table["label"] = pd.Series(_text_labels(ratings, state.label[state.alive])).astype(table["label"].dtype)
     kept_items = np.zeros(ratings.n_items, dtype=bool)
     kept_items[ratings.codes.item[state.alive]] = True

@@ -13,6 +13,7 @@ import panel as pn
 
 from ..data.ratings import Ratings
 from ..data.store import Store
+from .cleaner import Cleaner
 from .data_picker import MAX_UPLOAD_MB, DataPicker
 from .models import ModelComparison
 from .overview import Overview
@@ -23,6 +24,7 @@ from .workspace import Workspace
 TABS = [
     ("Overview", lambda workspace: Overview(ratings=workspace.ratings)),
     ("Tag", lambda workspace: Tagger(workspace=workspace)),
+    ("Clean", lambda workspace: Cleaner(workspace=workspace)),
     ("Models", lambda workspace: ModelComparison(workspace=workspace)),
 ]
 

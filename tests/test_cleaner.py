@@ -1,0 +1,100 @@
+"""The Cleaner component without a browser: switches, live counts, views, saving, exporting, the workspace."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench
+from workbench.ui.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def study():
+    return workbench.simulate_study(seed=2, n_items=300, ratings_per_item=6, n_raters=30)
+
+
+@pytest.fixture
+def cleaner(study, tmp_path):
+    store = workbench.Store(tmp_path / "p.sqlite")
+    component = workbench.Cleaner(ratings=study.ratings, store=store, scores=study.scores)
+    component.wait()
+    return component
+
+
+def test_counts_follow_the_switches_and_match_the_recipe(cleaner, study):
+    flips = cleaner.counts()["flip"]
+    assert flips > 0 and cleaner.attentiveness is not None
+    cleaner.switch(0, False)
+    assert cleaner.counts().get("flip", 0) == 0
+    cleaner.switch(0, True)
+    assert cleaner.counts()["flip"] == flips
+    _, provenance = cleaner._live.apply(cleaner.enriched)
+    assert provenance["action"].value_counts().to_dict() == cleaner.provenance["action"].value_counts().to_dict()
+    assert sum(cleaner.counts().values()) == study.ratings.n_ratings
+
+
+def test_rules_without_their_columns_stay_off(study):
+    component = workbench.Cleaner(ratings=study.ratings, fit_now=False)  # no store, no scores, not the demo
+    assert [component.available(k) for k in range(5)] == [False, False, False, False, True]
+    assert "No committee scores" in component._committee.object
+    assert set(component.provenance["rule"].dropna().unique()) <= {"5. min_ratings: k=3"}
+
+
+def test_views_show_alpha_balance_committee_histogram_and_diff(cleaner):
+    cleaner.wait()
+    assert cleaner._alpha_before_pane.object.startswith("alpha before: **0.")
+    assert cleaner._alpha_after.object.startswith("alpha after: **")
+    assert list(cleaner._balance.object.columns) == ["label", "before", "after"]
+    assert "Committee agreement" in cleaner._committee.object and "→" in cleaner._committee.object
+    assert "VLine" in repr(cleaner._histogram.object)  # the threshold of the drop_raters rule is marked
+    diff = cleaner._diff.object
+    assert {"item_id", "flipped", "dropped", "first rule", "p_a before", "p_a after"} <= set(diff.columns)
+    assert len(diff) > 0 and (diff["flipped"] + diff["dropped"] > 0).all()
+
+
+def test_a_bad_expression_is_a_message_and_changes_nothing(cleaner):
+    before = cleaner.counts()
+    cleaner._rule_rows[1]["params"]["where"].value = "committee_grop == 'LowAgree'"
+    assert "unknown column 'committee_grop'" in cleaner.message and cleaner._alert.visible
+    assert cleaner.counts() == before
+    cleaner._rule_rows[1]["params"]["where"].value = "committee_group == 'LowAgree'"
+    assert cleaner.message == "" and cleaner.counts()["drop"] >= before["drop"]
+
+
+def test_save_load_use_and_export(cleaner, study):
+    cleaner.switch(1, False)
+    cleaner.recipe_name = "no-low-drop"
+    cleaner.save()
+    assert cleaner.workspace.store.recipe_names() == ["no-low-drop"]
+    cleaner.switch(1, True)
+    cleaner.load("no-low-drop")
+    assert cleaner._rule_rows[1]["switch"].value is False and cleaner.recipe.rules[1]["enabled"] is False
+    cleaner.use()
+    assert cleaner.workspace.cleaned is cleaner.cleaned and cleaner.workspace.recipe["rules"][1]["enabled"] is False
+    assert cleaner.workspace.cleaned.n_ratings == cleaner.counts()["keep"] + cleaner.counts().get("flip", 0)
+    csv = pd.read_csv(io.BytesIO(cleaner._download("csv").getvalue()))
+    assert len(csv) == study.ratings.n_ratings and {"new_label", "action", "rule", "feedback_type"} <= set(csv.columns)
+    parquet = pd.read_parquet(cleaner._download("parquet"))
+    assert parquet["action"].value_counts().to_dict() == csv["action"].value_counts().to_dict()
+    assert workbench.Recipe.from_yaml(cleaner._download("yaml").getvalue().decode()) == cleaner.current_recipe()
+
+
+def test_the_source_is_never_modified(study):
+    before = study.ratings.ratings.copy()
+    component = workbench.Cleaner(workspace=Workspace(ratings=study.ratings), scores=study.scores)
+    component.wait()
+    component.switch(2, False)
+    pd.testing.assert_frame_equal(study.ratings.ratings, before)
+    assert "attentiveness" not in study.ratings.raters.columns
+
+
+def test_demo_scores_only_for_the_demo():
+    demo = workbench.simulate_study(seed=0, n_items=50, ratings_per_item=3, n_raters=10)
+    from workbench.ui.cleaner import demo_scores
+
+    assert demo_scores(demo.ratings) is None  # not the default demo: its items are not the demo's own
+    plain = workbench.Ratings.from_frame(pd.DataFrame({"item_id": [1, 1], "rater_id": ["a", "b"], "label": ["A", "B"]}))
+    assert demo_scores(plain) is None
+    assert np.isfinite(workbench.Cleaner(ratings=plain, fit_now=False).counts()["keep"])
