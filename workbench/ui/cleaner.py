@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import holoviews as hv
@@ -35,6 +36,18 @@ COMMITTEE_COLUMNS = ("committee_group", "n_agree", "share_agree")
 N_BOOT = 200
 #: EM fits and bootstraps run here, never on the thread that serves the page.
 _EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench-cleaner")
+
+
+#: Per data set (shared by every browser session on it): committee votes, alpha as read, attentiveness fits.
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _shared(ratings: Ratings, key, compute):
+    """``compute()`` once per data set and key; sessions of one server reuse it."""
+    cache = _SHARED.setdefault(ratings, {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 @functools.lru_cache(maxsize=2)
@@ -105,7 +118,8 @@ class Cleaner(pn.viewable.Viewer):
         self._build_widgets()
         self._enrich()
         self._alpha_before = None
-        self._in_background(lambda: self._alpha(self.ratings), self._show_alpha_before)
+        ratings = self.ratings
+        self._in_background(lambda: _shared(ratings, "alpha", lambda: self._alpha(ratings)), self._show_alpha_before)
         self.update()
         self.param.watch(lambda _: (self._enrich(), self.update()), ["low_cutoff", "ties"])
         self.param.watch(self._on_message, "message")
@@ -141,7 +155,9 @@ class Cleaner(pn.viewable.Viewer):
         if scores is None or not _is_preference(self.ratings):
             return None
         try:
-            return committee_votes(scores, self.ratings.items.index)
+            if self._scores_source in ("given", "scored models"):
+                return committee_votes(scores, self.ratings.items.index)
+            return _shared(self.ratings, ("votes", self._scores_source, len(scores)), lambda: committee_votes(scores, self.ratings.items.index))
         except WorkbenchDataError as err:
             self.message = f"committee scores not used: {err}"
             return None
@@ -208,7 +224,8 @@ class Cleaner(pn.viewable.Viewer):
         self._fit_progress.visible = True
         self._fit_status.object = "*fitting attentiveness by EM…*"
         ratings, strong, mu = self.ratings, self.strong_model, (self.mu if self.mu_known else None)
-        self._in_background(lambda: fit_attentiveness(ratings, strong, mu=mu), self._fitted)
+        self._in_background(lambda: _shared(ratings, ("fit", strong, mu), lambda: fit_attentiveness(ratings, strong, mu=mu)),
+                            self._fitted)
 
     def _fitted(self, fit) -> None:
         self.attentiveness = fit
