@@ -106,3 +106,14 @@ def test_queue_strategies_and_skip(ratings, store):
 def test_without_a_store_the_tab_says_how_to_start(ratings):
     pane = workbench.Tagger(ratings=ratings).__panel__()
     assert "workbench serve --store project.sqlite" in pane.object
+
+
+def test_a_tagger_for_a_replaced_data_set_stops_listening(ratings, store):
+    workspace = Workspace(ratings=ratings, store=store)
+    old = workbench.Tagger(workspace=workspace, tagger="ana")
+    workspace.ratings = workbench.simulate_study(seed=2, n_items=10, ratings_per_item=3, n_raters=6).ratings
+    new = workbench.Tagger(workspace=workspace, tagger="ana")
+    before = old._progress_text.object
+    _click(new, "manifest")
+    workspace.tags_changed()
+    assert old._progress_text.object == before and "**1 / 10**" in new._progress_text.object

@@ -114,7 +114,8 @@ class Tagger(pn.viewable.Viewer):
         self.param.watch(lambda _: self._rebuild_queue(), ["strategy", "by", "tagger"])
         self.param.watch(lambda _: self._show(), "position")
         self._doc = pn.state.curdoc
-        self.workspace.param.watch(self._on_tags_written, "tag_revision")
+        self._data = self.workspace.ratings
+        self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
 
     # ------------------------------------------------------------------ state
     @property
@@ -228,6 +229,9 @@ class Tagger(pn.viewable.Viewer):
 
     def _on_tags_written(self, _event) -> None:
         """Refresh the tags shown; a write from another session is handled in this session's own event loop."""
+        if self.workspace.ratings is not self._data:  # the app replaced this tab for another data set
+            self.workspace.param.unwatch(self._tag_watcher)
+            return
         if self._doc is not None and pn.state.curdoc is not self._doc:
             self._doc.add_next_tick_callback(self._refresh_tags)
         else:
