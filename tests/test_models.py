@@ -153,3 +153,10 @@ def test_calibration_table_bins_every_item(study):
 def test_bad_input_is_named(study, call, match):
     with pytest.raises(workbench.WorkbenchDataError, match=match):
         call(study.ratings, study.scores)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_cuda_comparison_matches_cpu(study):
+    cpu = workbench.compare_models(study.ratings, study.scores, by="split", n_boot=200, device="cpu")
+    cuda = workbench.compare_models(study.ratings, study.scores, by="split", n_boot=200, device="cuda")
+    pd.testing.assert_frame_equal(cuda, cpu, atol=1e-10, rtol=0)

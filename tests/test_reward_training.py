@@ -122,3 +122,11 @@ def test_a_dense_encoder_can_be_plugged_in(study):
 def test_bad_training_input_is_named(study, data, options, match):
     with pytest.raises(workbench.WorkbenchDataError, match=match):
         workbench.train_reward_model(data(study.ratings.pairs().iloc[:20]), epochs=options.pop("epochs", 2), **options)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_training_matches_cpu(study):
+    pairs = study.ratings.pairs().iloc[:300]
+    cpu = workbench.train_reward_model(pairs, margin="disagreement", epochs=50, device="cpu").score_pairs(pairs)
+    cuda = workbench.train_reward_model(pairs, margin="disagreement", epochs=50, device="cuda").score_pairs(pairs)
+    np.testing.assert_allclose(cuda, cpu, atol=1e-8)

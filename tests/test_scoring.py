@@ -12,6 +12,7 @@ from workbench.analysis.scoring import TruncationWarning, tiny_reward_model
 from workbench.data.store import SCHEMA_VERSION
 
 torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")
@@ -274,3 +275,14 @@ def test_a_version_2_store_gains_the_fingerprint_column(tmp_path):
     assert store.load_scores("rm")["fingerprint"].tolist() == ["abc"]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_scores_match_cpu_and_bfloat16_is_close(checkpoint, pairs):
+    cpu = workbench.score_pairs(checkpoint, pairs, device="cpu", progress=False)
+    cuda = workbench.score_pairs(checkpoint, pairs, device="auto", progress=False)
+    assert cuda.attrs["scoring"]["device"].startswith("cuda")
+    np.testing.assert_allclose(cuda[["score_a", "score_b"]], cpu[["score_a", "score_b"]], atol=1e-4)
+    half = workbench.score_pairs(checkpoint, pairs, device="cuda", dtype="bfloat16", progress=False)
+    assert half.attrs["scoring"]["dtype"] == "bfloat16"
+    assert np.corrcoef(half["score_a"], cpu["score_a"])[0, 1] > 0.95

@@ -262,7 +262,99 @@ pn.extension(inline=True)
 workbench.Tagger(ratings=ratings, store=store, scheme="subjectivity", tagger="you")"""),
 ]
 
-NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT, "04_tagging.ipynb": TAGGING}
+REWARD_MODELS = [
+    ("md", """# Reward models against people
+
+Which reward model agrees with people better, on which kind of item, and how sure are we? On the
+demo study we train three small reward models in the workbench — on the raw labels, on cleaned
+labels, and with the disagreement margin of Padmakumar et al. (methods.md M5) — score them and the
+study's committee, and compare each with the people per **plurality × distinguishability** category,
+with bootstrap intervals. A tiny local transformer checkpoint goes through `score_pairs` at the end.
+Everything runs offline on a CPU; nothing is downloaded."""),
+    ("code", CHECK + """import numpy as np
+import workbench
+
+study = workbench.simulate_study(seed=0, n_items=800, ratings_per_item=10, n_raters=100)
+categories = study.truth["items"][["plurality", "distinguishability"]]  # known here; tags in real work
+ratings = study.ratings.with_columns(items=categories)
+items = ratings.items.index
+train, test = ratings.subset(items=items[:500]), ratings.subset(items=items[500:])
+print(train, test, sep="\\n")"""),
+    ("md", """## Three reward models trained here
+
+A hashed bag of words and word pairs (no download) under a Bradley–Terry loss. *Cleaned* keeps only
+raters who passed the attention check; *margin* asks for a reward gap of at least
+`m = |Σj − n/2| / (n/2)` on each pair, large where people agree and 0 where they split evenly:"""),
+    ("code", CHECK + """passed = train.raters.index[train.raters["attention_check"] == "passed"]
+models = {
+    "raw": workbench.train_reward_model(train, epochs=100, name="raw"),
+    "cleaned": workbench.train_reward_model(train.subset(raters=passed), epochs=100, name="cleaned"),
+    "margin": workbench.train_reward_model(train, margin="disagreement", epochs=100, name="margin"),
+}
+for name, model in models.items():
+    print(f"{name:<8} pairs {model.info['pairs']:>4}  ties left out {model.info['ties_left_out']:>3}  "
+          f"train accuracy {model.info['train_accuracy']:.3f}")"""),
+    ("md", """## Scores on held-out pairs, beside the committee
+
+`score_pairs` gives `score_a, score_b` and the model's `p_a = σ(score_a − score_b)` per pair. The
+study's committee of five simulated reward models comes with the data; we keep the best and the worst:"""),
+    ("code", """pairs = test.pairs()
+scores = {name: workbench.score_pairs(model, pairs) for name, model in models.items()}
+committee = study.scores[study.scores["model"].isin(["rm-1", "rm-5"])]
+scores.update({name: group for name, group in committee.groupby("model")})
+sorted(scores)"""),
+    ("md", """## Per category, with intervals
+
+Accuracy against the people's majority, Pearson r and mean L1 between the model's and the people's
+P(A) (M5.5), with 95 % intervals from 300 bootstrap resamples of items within each category:"""),
+    ("code", CHECK + """table = workbench.compare_models(test, scores, by=["plurality", "distinguishability"], n_boot=300, seed=0)
+category = "plurality × distinguishability"
+shown = table[table["model"].isin(["raw", "margin", "rm-1"])]
+for _, row in shown.iterrows():
+    print(f"{row['model']:<7} {row[category]:<38} n={row['n_items']:>3}  "
+          f"acc {row['accuracy']:.2f} [{row['accuracy_low']:.2f}, {row['accuracy_high']:.2f}]  "
+          f"r {row['pearson_r']:.2f} [{row['pearson_r_low']:.2f}, {row['pearson_r_high']:.2f}]  "
+          f"L1 {row['mean_l1']:.2f}")"""),
+    ("md", """## Is the margin model better aligned, and how sure are we?
+
+`compare_two` resamples the same items for both models, so the interval is that of the difference
+itself; `verdict` says it in one line per category:"""),
+    ("code", CHECK + """from workbench.analysis.models import verdict
+
+difference = workbench.compare_two(test, scores, "raw", "margin", by="plurality", n_boot=300, seed=0)
+for line in verdict(difference, "pearson_r"):
+    print(line)
+for line in verdict(difference, "mean_l1"):
+    print(line)"""),
+    ("md", """## A local transformer checkpoint
+
+`score_pairs` takes a local Hugging Face checkpoint folder (safetensors only, `trust_remote_code=False`,
+nothing downloaded). Here a tiny random BERT built on the spot, so its scores mean nothing — the point
+is the machinery: texts sorted by length and batched (padding stays small), truncation counted, and a
+store that caches every scored text under the checkpoint's fingerprint:"""),
+    ("code", CHECK + """import tempfile
+from pathlib import Path
+
+folder = Path(tempfile.mkdtemp())
+checkpoint = workbench.tiny_reward_model(folder / "tiny-bert")
+store = workbench.Store(folder / "project.sqlite")
+first = workbench.score_pairs(checkpoint, pairs, store=store, progress=False)
+again = workbench.score_pairs(checkpoint, pairs, store=store, progress=False)
+for run in (first, again):
+    report = run.attrs["scoring"]
+    print(f"texts {report['texts']}  distinct {report['unique_texts']}  from cache {report['cached']}  "
+          f"truncated {report['truncated']}  padding overhead {report['padding_overhead']:.1%}")"""),
+    ("md", """## The Models tab, inline
+
+The same component the app serves (`workbench serve`, tab **Models**): pick models, a slice, press
+**Compare**; it can also score checkpoints under `$WORKBENCH_MODELS` and train models, off the request thread."""),
+    ("code", """import panel as pn
+
+pn.extension(inline=True)
+workbench.ModelComparison(ratings=test, scores=scores, n_boot=200)"""),
+]
+
+NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT, "04_tagging.ipynb": TAGGING, "06_reward_models.ipynb": REWARD_MODELS}
 
 
 def build(name: str, cells, execute: bool = True) -> Path:

@@ -221,7 +221,7 @@ def verdict(difference: pd.DataFrame, metric: str = "pearson_r") -> list[str]:
     >>> import workbench
     >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=5, n_raters=30)
     >>> print(verdict(workbench.compare_two(study.ratings, study.scores, "rm-5", "rm-1", n_boot=200))[0])
-    all: rm-1 agrees with people better: Δr = +0.35 (rm-1 − rm-5), 95 % CI +0.24 to +0.46
+    all: rm-1 agrees with people better: Δr = +0.3... (rm-1 − rm-5), 95 % CI +0.2... to +0.4...
     """
     a, b, ci = difference.attrs["a"], difference.attrs["b"], difference.attrs["ci"]
     symbol = {"pearson_r": "Δr", "accuracy": "Δaccuracy", "mean_l1": "ΔL1", "jsd": "ΔJSD", "brier": "ΔBrier",
@@ -232,10 +232,10 @@ def verdict(difference: pd.DataFrame, metric: str = "pearson_r") -> list[str]:
         sign = -1.0 if row["better"] == a else 1.0  # report the winner minus the other
         first, second = (a, b) if row["better"] == a else (b, a)
         d, lo, hi = sign * row["difference"], *sorted((sign * row["ci_low"], sign * row["ci_high"]))
-        interval = f"{symbol} = {d:+.2f} ({first} − {second}), {round(ci * 100)} % CI {lo:+.2f} to {hi:+.2f}"
+        interval = f"{symbol} = {d:+.3f} ({first} − {second}), {round(ci * 100)} % CI {lo:+.3f} to {hi:+.3f}"
         if row["better"] == "undecided":
-            lines.append(f"{where}: no clear difference between {a} and {b}: {symbol} = {row['difference']:+.2f} ({b} − {a}), "
-                         f"{round(ci * 100)} % CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}")
+            lines.append(f"{where}: no clear difference between {a} and {b}: {symbol} = {row['difference']:+.3f} ({b} − {a}), "
+                         f"{round(ci * 100)} % CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}")
         else:
             lines.append(f"{where}: {row['better']} agrees with people better: {interval}")
     return lines
