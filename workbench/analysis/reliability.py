@@ -6,7 +6,7 @@ sums of those rows (see :mod:`workbench.kernels.resampling`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from ..kernels.agreement import (
     interval_moments,
 )
 from ..kernels.device import DTYPE, resolve_device, to_tensor
-from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
+from ..kernels.resampling import bootstrap_sums, percentile_interval, rater_counts, replicate_counts, slice_sums
 from . import coefficients
 from .agreement import alpha_kernel, moments_from_counts
 
@@ -315,14 +315,51 @@ def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
     return pd.DataFrame({"slice": coded.slices, "n_items": n_items, "n_ratings": n_ratings, "n_raters": n_raters})
 
 
-def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device) -> torch.Tensor:
+def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device, chunk_elements: int = 1 << 22) -> torch.Tensor:
+    """(n_boot × slices) replicate values; rater replicates are computed a chunk of replicates at a time."""
     if resample == "items":
         return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
     n_raters = int(coded.rater.max()) + 1
     rng = np.random.default_rng(seed)
     values = torch.empty(n_boot, len(coded.slices), dtype=DTYPE, device=device)
-    for b in range(n_boot):
-        draws = np.bincount(rng.integers(0, n_raters, n_raters), minlength=n_raters)
-        replicate = kernel.stats(*_inputs(coded, kernel, device, weight=draws[coded.rater].astype(np.float64)))
-        values[b] = kernel.compute(slice_sums(replicate, coded.bounds))[0]
+    per_chunk = max(1, chunk_elements // max(len(coded.row), coded.n_rows * len(coded.domain) ** 2, 1))
+    for first in range(0, n_boot, per_chunk):
+        draws = rater_counts(rng, min(per_chunk, n_boot - first), n_raters)
+        b = len(draws)
+        stacked = replace(coded, row=(np.arange(b)[:, None] * coded.n_rows + coded.row).ravel(),
+                          code=np.tile(coded.code, b), n_rows=b * coded.n_rows)
+        stats = kernel.stats(*_inputs(stacked, kernel, device, weight=draws[:, coded.rater].ravel()))
+        values[first : first + b] = kernel.compute(slice_sums(stats.reshape(b, coded.n_rows, -1), coded.bounds))[0]
     return values
+
+
+def bootstrap_weights(ratings: Ratings, n_boot: int = 1000, seed: int = 0, resample: str = "items", by: str | None = None) -> pd.DataFrame:
+    """The resampling counts :func:`reliability` draws for a seed: one row per replicate.
+
+    Columns are the items (``resample="items"``; a (slice, item) MultiIndex when ``by`` is a
+    per-rating column, since items are then resampled within each slice) or the raters
+    (``resample="raters"``). A count k means the item or rater enters that replicate k times.
+
+    >>> import workbench
+    >>> study = workbench.simulate_study(seed=0, n_items=4, ratings_per_item=2, n_raters=3)
+    >>> w = bootstrap_weights(study.ratings, n_boot=3, seed=1)
+    >>> w.shape, w.sum(axis=1).tolist()
+    ((3, 4), [4, 4, 4])
+    """
+    if resample not in RESAMPLE:
+        raise WorkbenchDataError(f"resample must be 'items' or 'raters', got {resample!r}")
+    if resample == "raters":
+        codes = ratings.codes  # raises for counts-only data
+        return pd.DataFrame(rater_counts(seed, n_boot, len(codes.raters)).astype(np.int64), columns=codes.raters)
+    coded = _code(ratings, "percent_agreement", ratings.level, by)
+    counts = replicate_counts(seed, n_boot, coded.bounds).astype(np.int64)
+    if coded.counts is not None:  # counts-only data: rows are items in order ``coded.row``
+        columns = ratings.items.index[coded.row]
+    else:
+        item_of_row = np.empty(coded.n_rows, dtype=np.int64)
+        item_of_row[coded.row] = ratings.codes.item
+        columns = ratings.items.index[item_of_row]
+        if by is not None and by not in ratings.items.columns:
+            slice_of_row = np.repeat(np.arange(len(coded.slices)), np.diff(coded.bounds))
+            columns = pd.MultiIndex.from_arrays([np.asarray(coded.slices, dtype=object)[slice_of_row], columns], names=[by, "item_id"])
+    return pd.DataFrame(counts, columns=columns)

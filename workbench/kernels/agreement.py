@@ -105,7 +105,10 @@ def interval_moments(row: torch.Tensor, value: torch.Tensor, n_rows: int, weight
     """Per-row (count, sum of centred values, squared deviations from the row mean, Σ weight²), two-pass.
 
     With rating weights (a rater drawn k times in a rater bootstrap has weight k), Σ weight² lets
-    the kernels leave out pairs between copies of the same rater.
+    the kernels leave out pairs between copies of the same rater, and two more columns carry the
+    sum and the sum of squares over Krippendorff's marginals ``n_c = Σ_k o[c,k]``: a rating of
+    weight w pairs with the m − w ratings of other raters, so it counts ``w (m − w) · m/(m² − Σw²)``.
+    Without copies these equal the plain count, and the categorical kernels agree with this one.
     """
     w = torch.ones_like(value, dtype=DTYPE) if weight is None else weight.to(DTYPE)
     value = value.to(DTYPE)
@@ -114,8 +117,12 @@ def interval_moments(row: torch.Tensor, value: torch.Tensor, n_rows: int, weight
     total = _sum_by(row, n_rows, w * value)
     mean = total / count.clamp(min=1)
     squares = _sum_by(row, n_rows, w * (value - mean[row]) ** 2)
-    self_pairs = count if weight is None else _sum_by(row, n_rows, w * w)
-    return torch.stack([count, total, squares, self_pairs], dim=1)
+    if weight is None:
+        return torch.stack([count, total, squares, count], dim=1)
+    self_pairs = _sum_by(row, n_rows, w * w)
+    margin = w * (count[row] - w) * pair_scale(count, self_pairs)[row]
+    return torch.stack([count, total, squares, self_pairs, _sum_by(row, n_rows, margin * value),
+                        _sum_by(row, n_rows, margin * value**2)], dim=1)
 
 
 def pair_scale(m: torch.Tensor, self_pairs: torch.Tensor) -> torch.Tensor:
@@ -346,8 +353,10 @@ class AlphaInterval:
         self_pairs = moments[:, 3] if moments.shape[1] > 3 else count
         scale = pair_scale(count, self_pairs)
         pairable = scale > 0
-        mean = total / count.clamp(min=1e-300)
-        sum_sq = squares + count * mean**2
+        if moments.shape[1] > 4:  # weighted copies: D_e over the coincidence marginals
+            total, sum_sq = moments[:, 4], moments[:, 5]
+        else:
+            sum_sq = squares + count * (total / count.clamp(min=1e-300)) ** 2
         within = 2 * count * squares * scale
         zero = torch.zeros_like(count)
         return torch.stack(

@@ -6,6 +6,10 @@ count-weighted sum of rows — a (replicates × rows) @ (rows × F) product done
 replicates. The draws come from one NumPy generator read in replicate order (one float64 per
 draw, so a chunk of a replicates then b replicates reads exactly what a + b would), so results
 do not depend on the chunk size or the device.
+
+:func:`replicate_counts` (items) and :func:`rater_counts` (raters) are the resampling counts
+themselves: given the seed a bootstrap used, they return exactly the replicates it drew, so an
+interval can be rebuilt from them by any other route (tests do: tests/test_interval_values.py).
 """
 
 from __future__ import annotations
@@ -17,17 +21,26 @@ from .device import DTYPE
 
 
 def slice_sums(stats: torch.Tensor, bounds: np.ndarray) -> torch.Tensor:
-    """Sum rows ``bounds[g]:bounds[g+1]`` for each slice g → (G, F)."""
-    cumulative = torch.cat([torch.zeros(1, stats.shape[1], dtype=stats.dtype, device=stats.device), stats.cumsum(dim=0)])
+    """Sum rows ``bounds[g]:bounds[g+1]`` for each slice g: (…, rows, F) → (…, G, F)."""
+    zeros = torch.zeros(*stats.shape[:-2], 1, stats.shape[-1], dtype=stats.dtype, device=stats.device)
+    cumulative = torch.cat([zeros, stats.cumsum(dim=-2)], dim=-2)
     index = torch.as_tensor(bounds, device=stats.device)
-    return cumulative[index[1:]] - cumulative[index[:-1]]
+    return cumulative[..., index[1:], :] - cumulative[..., index[:-1], :]
 
 
-def replicate_counts(rng: np.random.Generator, n_replicates: int, bounds: np.ndarray) -> np.ndarray:
+def replicate_counts(seed, n_replicates: int, bounds) -> np.ndarray:
     """(n_replicates × rows) resampling counts: each slice's rows drawn with replacement, own size.
 
-    Reads exactly ``n_replicates × rows`` uniforms from ``rng`` (replicate-major).
+    ``seed`` is an int (the ``seed`` given to the bootstrap) or a NumPy Generator, from which
+    exactly ``n_replicates × rows`` uniforms are read (replicate-major). Slice g owns rows
+    ``bounds[g]:bounds[g+1]``; row r of slice g is drawn when ``⌊u · size_g⌋ = r − bounds[g]``.
+
+    >>> replicate_counts(0, 2, [0, 3, 5])
+    array([[2., 1., 0., 1., 1.],
+           [0., 1., 2., 0., 2.]])
     """
+    rng = np.random.default_rng(seed)
+    bounds = np.asarray(bounds, dtype=np.int64)
     n_rows = int(bounds[-1])
     sizes = np.diff(bounds)
     starts = np.repeat(bounds[:-1], sizes)
@@ -35,6 +48,23 @@ def replicate_counts(rng: np.random.Generator, n_replicates: int, bounds: np.nda
     u = rng.random((n_replicates, n_rows))
     drawn = starts + (u * spans).astype(np.int64) + (np.arange(n_replicates) * n_rows)[:, None]
     return np.bincount(drawn.ravel(), minlength=n_replicates * n_rows).reshape(n_replicates, n_rows).astype(np.float64)
+
+
+def rater_counts(seed, n_replicates: int, n_raters: int) -> np.ndarray:
+    """(n_replicates × n_raters) counts of a rater bootstrap: each replicate draws n_raters raters with replacement.
+
+    ``seed`` is an int (the bootstrap's seed) or a NumPy Generator; each replicate reads one
+    ``integers(0, n_raters, n_raters)`` call, so chunks of replicates read what one run would.
+
+    >>> rater_counts(0, 2, 4)
+    array([[0., 1., 2., 1.],
+           [3., 1., 0., 0.]])
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_replicates, n_raters), dtype=np.float64)
+    for b in range(n_replicates):
+        out[b] = np.bincount(rng.integers(0, n_raters, n_raters), minlength=n_raters)
+    return out
 
 
 def bootstrap_sums(

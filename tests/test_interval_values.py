@@ -1,0 +1,140 @@
+"""Bootstrap intervals checked by value: the same draws, resampled data sets built one by one.
+
+``bootstrap_weights`` returns the replicate counts ``reliability`` draws for a seed. For each
+replicate a naive loop builds the resampled data set explicitly (items repeated as new units, or
+raters copied), computes alpha by another route — the ``krippendorff`` package for items, a
+loop over every pair of rating copies for raters — and takes the percentiles. The interval must
+agree to 1e-12, with and without slices.
+"""
+
+from itertools import product
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench
+from workbench.analysis.reliability import bootstrap_weights
+
+N_BOOT = 120
+LEVEL = 0.95
+
+
+def _study(seed: int, level: str) -> workbench.Ratings:
+    """30 items × 10 raters, 3–7 ratings per item; an item column, a rater column and a per-rating column."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for item in range(30):
+        lean = rng.beta(1.5, 1.5)
+        for rater in rng.choice(10, size=rng.integers(3, 8), replace=False):
+            score = int(np.clip(round(1 + 4 * lean + rng.normal(0, 0.8)), 1, 5))
+            rows.append({"item": f"i{item:02d}", "rater": f"r{rater}", "label": score if level == "interval" else "abcde"[score - 1],
+                         "topic": "xyz"[item % 3], "group": "gh"[rater % 2], "mode": "pq"[int(rng.random() < 0.5)]})
+    frame = pd.DataFrame(rows)
+    return workbench.Ratings.from_frame(frame, item="item", rater="rater", label="label", level=level,
+                                        item_columns=["topic"], rater_columns=["group"])
+
+
+STUDIES = {level: _study(seed, level) for seed, level in ((1, "nominal"), (2, "interval"))}
+
+
+def _rows(ratings: workbench.Ratings, by: str | None, slice_name) -> pd.DataFrame:
+    """The ratings that make up one slice (long table with item, rater, label)."""
+    frame = ratings.to_frame()
+    return frame if by is None else frame[frame[by] == slice_name]
+
+
+def _package_alpha(frame: pd.DataFrame, items: pd.Series, level: str) -> float:
+    """Alpha by the krippendorff package of the data set in which item i appears ``items[i]`` times."""
+    matrix = frame.pivot(index="rater_id", columns="item_id", values="label")
+    expanded = matrix[np.repeat(items.index.to_numpy(), items.to_numpy())]
+    values = expanded.to_numpy(dtype=object)
+    if level == "nominal":
+        domain = sorted({v for v in frame["label"]})
+        values = np.vectorize(lambda v: np.nan if pd.isna(v) else float(domain.index(v)), otypes=[float])(values)
+    try:
+        return krippendorff.alpha(values.astype(float), level_of_measurement=level)
+    except ValueError:  # one value in the replicate's domain: alpha undefined
+        return np.nan
+
+
+def _pairs_alpha(frame: pd.DataFrame, copies: pd.Series, level: str) -> float:
+    """Alpha over every ordered pair of rating copies from different raters, item by item.
+
+    Rater r enters ``copies[r]`` times; an item with m copies spreads weight m evenly over its
+    pairs (Krippendorff's 1/(m − 1) when no rater is copied).
+    """
+    delta = (lambda a, b: float(a != b)) if level == "nominal" else (lambda a, b: (float(a) - float(b)) ** 2)
+    coincidence: dict = {}
+    for _, unit in frame.groupby("item_id"):
+        units = [(rater, label) for rater, label in zip(unit["rater_id"], unit["label"]) for _ in range(int(copies[rater]))]
+        pairs = [(a[1], b[1]) for i, a in enumerate(units) for j, b in enumerate(units) if i != j and a[0] != b[0]]
+        for pair in pairs:
+            coincidence[pair] = coincidence.get(pair, 0.0) + len(units) / len(pairs)
+    marginal: dict = {}
+    for (c, _), weight in coincidence.items():
+        marginal[c] = marginal.get(c, 0.0) + weight
+    n = sum(marginal.values())
+    observed = sum(weight * delta(c, k) for (c, k), weight in coincidence.items())
+    expected = sum(marginal[c] * marginal[k] * delta(c, k) for c, k in product(marginal, repeat=2))
+    return np.nan if expected == 0 or n <= 1 else 1 - (n - 1) * observed / expected
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    low, high = np.nanpercentile(np.asarray(values, dtype=float), [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+    return float(low), float(high)
+
+
+@pytest.mark.parametrize("level", ["nominal", "interval"])
+def test_pair_loop_is_the_package_alpha_without_copies(level):
+    """The naive pair loop used for rater replicates agrees with the package when nobody is copied."""
+    ratings = STUDIES[level]
+    frame = ratings.to_frame()
+    once = pd.Series(1, index=ratings.raters.index)
+    every_item_once = pd.Series(1, index=ratings.items.index)
+    assert _pairs_alpha(frame, once, level) == pytest.approx(_package_alpha(frame, every_item_once, level), abs=1e-12)
+
+
+@pytest.mark.parametrize("level", ["nominal", "interval"])
+@pytest.mark.parametrize("by", [None, "topic", "group", "mode"])
+def test_item_bootstrap_interval_equals_naive_loop(level, by):
+    ratings = STUDIES[level]
+    table = workbench.reliability(ratings, level=level, by=by, n_boot=N_BOOT, seed=11, ci=LEVEL)
+    weights = bootstrap_weights(ratings, n_boot=N_BOOT, seed=11, by=by)
+    for _, row in table.iterrows():
+        name = None if by is None else row[by]
+        frame = _rows(ratings, by, name)
+        if isinstance(weights.columns, pd.MultiIndex):  # per-rating slices: items resampled within the slice
+            own = weights.xs(name, axis=1, level=0)
+        else:
+            own = weights[frame["item_id"].unique()]
+            assert own.sum(axis=1).eq(own.shape[1]).all()  # a slice's items are drawn from that slice only
+        values = [_package_alpha(frame, counts, level) for _, counts in own.iterrows()]
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(_percentiles(values), abs=1e-12)
+
+
+@pytest.mark.parametrize("level", ["nominal", "interval"])
+@pytest.mark.parametrize("by", [None, "topic", "group"])
+def test_rater_bootstrap_interval_equals_naive_loop(level, by):
+    ratings = STUDIES[level]
+    table = workbench.reliability(ratings, level=level, by=by, n_boot=N_BOOT, seed=5, ci=LEVEL, resample="raters")
+    weights = bootstrap_weights(ratings, n_boot=N_BOOT, seed=5, resample="raters")
+    assert list(weights.columns) == list(ratings.raters.index)
+    assert weights.sum(axis=1).eq(ratings.n_raters).all()
+    for _, row in table.iterrows():
+        frame = _rows(ratings, by, None if by is None else row[by])
+        values = [_pairs_alpha(frame, copies, level) for _, copies in weights.iterrows()]
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(_percentiles(values), abs=1e-12)
+
+
+def test_weights_are_what_the_interval_used():
+    """Another seed gives other draws and another interval (the check above is not vacuous)."""
+    ratings = STUDIES["nominal"]
+    a, b = bootstrap_weights(ratings, n_boot=20, seed=1), bootstrap_weights(ratings, n_boot=20, seed=2)
+    assert not a.equals(b) and a.sum(axis=1).eq(ratings.n_items).all()
+    assert bootstrap_weights(ratings, n_boot=20, seed=1).equals(a)
+    counts_only = workbench.Ratings.from_counts(ratings.label_counts())
+    assert list(bootstrap_weights(counts_only, n_boot=3).columns) == list(counts_only.items.index)
+    with pytest.raises(workbench.WorkbenchDataError, match="resample"):
+        bootstrap_weights(ratings, resample="items_and_raters")
