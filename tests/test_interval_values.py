@@ -13,6 +13,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 import workbench
 from workbench.analysis.reliability import bootstrap_weights
@@ -86,6 +87,26 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _bca(values: list[float], point: float, jackknife: list[float]) -> tuple[float, float]:
+    """Efron & Tibshirani (1993) §14.3, written out: bias from the share below the point, acceleration from the jackknife."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    tie = np.abs(values - point) <= 1e-12 * max(1.0, abs(point))  # a replicate that redraws the data itself
+    share = (np.sum((values < point) & ~tie) + 0.5 * np.sum(tie)) / len(values)
+    z0 = norm.ppf(min(max(share, 0.5 / len(values)), 1 - 0.5 / len(values)))
+    d = np.mean(jackknife) - np.asarray(jackknife)
+    a = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
+    tails = [norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in norm.ppf([(1 - LEVEL) / 2, (1 + LEVEL) / 2])]
+    low, high = np.percentile(values, [100 * t for t in tails])
+    return float(low), float(high)
+
+
+def _intervals(ratings, level, by, resample, seed):
+    """reliability()'s percentile and BCa tables for the same draws."""
+    return [workbench.reliability(ratings, level=level, by=by, n_boot=N_BOOT, seed=seed, ci=LEVEL, resample=resample, interval=kind)
+            for kind in ("percentile", "bca")]
+
+
 @pytest.mark.parametrize("level", ["nominal", "interval"])
 def test_pair_loop_is_the_package_alpha_without_copies(level):
     """The naive pair loop used for rater replicates agrees with the package when nobody is copied."""
@@ -100,9 +121,9 @@ def test_pair_loop_is_the_package_alpha_without_copies(level):
 @pytest.mark.parametrize("by", [None, "topic", "group", "mode"])
 def test_item_bootstrap_interval_equals_naive_loop(level, by):
     ratings = STUDIES[level]
-    table = workbench.reliability(ratings, level=level, by=by, n_boot=N_BOOT, seed=11, ci=LEVEL)
+    percentile, bca = _intervals(ratings, level, by, "items", seed=11)
     weights = bootstrap_weights(ratings, n_boot=N_BOOT, seed=11, by=by)
-    for _, row in table.iterrows():
+    for (_, row), (_, bca_row) in zip(percentile.iterrows(), bca.iterrows()):
         name = None if by is None else row[by]
         frame = _rows(ratings, by, name)
         if isinstance(weights.columns, pd.MultiIndex):  # per-rating slices: items resampled within the slice
@@ -112,20 +133,28 @@ def test_item_bootstrap_interval_equals_naive_loop(level, by):
             assert own.sum(axis=1).eq(own.shape[1]).all()  # a slice's items are drawn from that slice only
         values = [_package_alpha(frame, counts, level) for _, counts in own.iterrows()]
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(_percentiles(values), abs=1e-12)
+        once = pd.Series(1, index=own.columns)
+        jackknife = [_package_alpha(frame, once.drop(item), level) for item in own.columns]
+        point = _package_alpha(frame, once, level)
+        assert row["value"] == pytest.approx(point, abs=1e-12)
+        assert (bca_row["ci_low"], bca_row["ci_high"]) == pytest.approx(_bca(values, row["value"], jackknife), abs=1e-12)
 
 
 @pytest.mark.parametrize("level", ["nominal", "interval"])
 @pytest.mark.parametrize("by", [None, "topic", "group"])
 def test_rater_bootstrap_interval_equals_naive_loop(level, by):
     ratings = STUDIES[level]
-    table = workbench.reliability(ratings, level=level, by=by, n_boot=N_BOOT, seed=5, ci=LEVEL, resample="raters")
+    percentile, bca = _intervals(ratings, level, by, "raters", seed=5)
     weights = bootstrap_weights(ratings, n_boot=N_BOOT, seed=5, resample="raters")
     assert list(weights.columns) == list(ratings.raters.index)
     assert weights.sum(axis=1).eq(ratings.n_raters).all()
-    for _, row in table.iterrows():
+    for (_, row), (_, bca_row) in zip(percentile.iterrows(), bca.iterrows()):
         frame = _rows(ratings, by, None if by is None else row[by])
         values = [_pairs_alpha(frame, copies, level) for _, copies in weights.iterrows()]
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(_percentiles(values), abs=1e-12)
+        everyone = pd.Series(1, index=ratings.raters.index)
+        jackknife = [_pairs_alpha(frame, everyone.mask(everyone.index == rater, 0), level) for rater in frame["rater_id"].unique()]
+        assert (bca_row["ci_low"], bca_row["ci_high"]) == pytest.approx(_bca(values, row["value"], jackknife), abs=1e-12)
 
 
 def test_weights_are_what_the_interval_used():

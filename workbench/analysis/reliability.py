@@ -25,12 +25,21 @@ from ..kernels.agreement import (
     interval_moments,
 )
 from ..kernels.device import DTYPE, resolve_device, to_tensor
-from ..kernels.resampling import bootstrap_sums, percentile_interval, rater_counts, replicate_counts, slice_sums
+from ..kernels.resampling import (
+    bca_interval,
+    bootstrap_sums,
+    jackknife_acceleration,
+    percentile_interval,
+    rater_counts,
+    replicate_counts,
+    slice_sums,
+)
 from . import coefficients
 from .agreement import alpha_kernel, moments_from_counts
 
 METRICS = ("alpha", "cohen", "percent_agreement", *coefficients.COEFFICIENTS)
 RESAMPLE = ("items", "raters")
+INTERVALS = ("percentile", "bca")
 #: Landis & Koch bands, for display only (methods.md M1.2).
 BANDS = ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (np.inf, "almost perfect"))
 
@@ -199,8 +208,9 @@ def reliability(
     resample: str = "items",
     weights: str | None = None,
     form: str | None = None,
+    interval: str = "percentile",
 ) -> pd.DataFrame:
-    """Agreement per slice with a percentile bootstrap interval.
+    """Agreement per slice with a bootstrap interval (percentile, or BCa on request).
 
     Parameters
     ----------
@@ -222,6 +232,9 @@ def reliability(
         (gwet_ac2 defaults to "quadratic"; gwet_ac1 is AC2 with identity weights)
     form : for icc: "ICC(1,1)", "ICC(A,1)" (default), "ICC(C,1)", "ICC(1,k)", "ICC(A,k)", "ICC(C,k)"
         (McGraw & Wong); Shrout & Fleiss names "ICC(2,1)", "ICC3k", … are accepted
+    interval : "percentile" (default) or "bca" (bias-corrected and accelerated, with a jackknife
+        over the resampled units). The percentile interval under-covers in small studies (about
+        90 % for a 95 % interval over 20 items; see tests/test_coverage.py); BCa holds 95 % there.
 
     Returns
     -------
@@ -250,6 +263,8 @@ def reliability(
     weights, form = coefficients.check_options(metric, weights, form, ratings, by, resample)
     if resample not in RESAMPLE:
         raise WorkbenchDataError(f"resample must be 'items' or 'raters', got {resample!r}")
+    if interval not in INTERVALS:
+        raise WorkbenchDataError(f"interval must be 'percentile' or 'bca', got {interval!r}")
     if ci is not None and not 0 < ci < 1:
         raise WorkbenchDataError(f"ci must lie in (0, 1), got {ci!r}")
     if int(n_boot) != n_boot or n_boot < 0:
@@ -280,7 +295,10 @@ def reliability(
     out["ci_low"], out["ci_high"] = np.nan, np.nan
     if bootstrapped:
         replicate_values = _bootstrap(coded, kernel, inputs, n_boot, seed, resample, dev)
-        low, high, defined = percentile_interval(replicate_values, ci)
+        if interval == "bca":
+            low, high, defined = bca_interval(replicate_values, value, _acceleration(coded, kernel, inputs, resample, dev), ci)
+        else:
+            low, high, defined = percentile_interval(replicate_values, ci)
         out["ci_low"], out["ci_high"] = low.numpy(), high.numpy()
         for g, k in enumerate(defined.tolist()):
             if k < n_boot and not notes[g]:
@@ -288,6 +306,7 @@ def reliability(
     out["ci"] = ci if bootstrapped else None
     out["n_boot"] = n_boot if bootstrapped else 0
     out["resample"] = resample
+    out["interval"] = interval if bootstrapped else None
     out["band"] = [band(v) for v in out["value"]]
     out["note"] = notes
     if by is None:
@@ -295,7 +314,7 @@ def reliability(
     else:
         out = out.rename(columns={"slice": by})
     columns = ([by] if by else []) + ["metric", "level", "value", "ci_low", "ci_high", "n_items", "n_ratings", "n_raters",
-                                      "band", "ci", "n_boot", "resample", "note"]
+                                      "band", "ci", "n_boot", "resample", "interval", "note"]
     return out[columns]
 
 
@@ -315,22 +334,49 @@ def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
     return pd.DataFrame({"slice": coded.slices, "n_items": n_items, "n_ratings": n_ratings, "n_raters": n_raters})
 
 
-def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device, chunk_elements: int = 1 << 22) -> torch.Tensor:
-    """(n_boot × slices) replicate values; rater replicates are computed a chunk of replicates at a time."""
+def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device) -> torch.Tensor:
+    """(n_boot × slices) replicate values."""
     if resample == "items":
         return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
     n_raters = int(coded.rater.max()) + 1
     rng = np.random.default_rng(seed)
-    values = torch.empty(n_boot, len(coded.slices), dtype=DTYPE, device=device)
+    return _rater_weighted_values(coded, kernel, device, n_boot, lambda batch: rater_counts(rng, len(batch), n_raters))
+
+
+def _rater_weighted_values(coded, kernel, device, n_replicates, draw, chunk_elements: int = 1 << 22) -> torch.Tensor:
+    """(n_replicates × slices) values with rater weights ``draw(batch)`` (len(batch) × raters), a chunk of replicates at a time."""
+    values = torch.empty(n_replicates, len(coded.slices), dtype=DTYPE, device=device)
     per_chunk = max(1, chunk_elements // max(len(coded.row), coded.n_rows * len(coded.domain) ** 2, 1))
-    for first in range(0, n_boot, per_chunk):
-        draws = rater_counts(rng, min(per_chunk, n_boot - first), n_raters)
-        b = len(draws)
+    for first in range(0, n_replicates, per_chunk):
+        weights = draw(range(first, min(n_replicates, first + per_chunk)))
+        b = len(weights)
         stacked = replace(coded, row=(np.arange(b)[:, None] * coded.n_rows + coded.row).ravel(),
                           code=np.tile(coded.code, b), n_rows=b * coded.n_rows)
-        stats = kernel.stats(*_inputs(stacked, kernel, device, weight=draws[:, coded.rater].ravel()))
+        stats = kernel.stats(*_inputs(stacked, kernel, device, weight=weights[:, coded.rater].ravel()))
         values[first : first + b] = kernel.compute(slice_sums(stats.reshape(b, coded.n_rows, -1), coded.bounds))[0]
     return values
+
+
+def _acceleration(coded, kernel, inputs, resample, device) -> torch.Tensor:
+    """BCa acceleration per slice from the jackknife over the resampled units (items or raters of the slice)."""
+    slice_of_row = np.repeat(np.arange(len(coded.slices)), np.diff(coded.bounds))
+    if resample == "items":
+        stats = kernel.stats(*inputs)
+        left_out = slice_sums(stats, coded.bounds)[torch.as_tensor(slice_of_row, device=stats.device)] - stats
+        return jackknife_acceleration(kernel.compute(left_out)[0], torch.as_tensor(slice_of_row), len(coded.slices))
+    n_raters = int(coded.rater.max()) + 1
+    values = _rater_weighted_values(coded, kernel, device, n_raters, lambda batch: _all_but_one(batch, n_raters))
+    present = np.zeros((n_raters, len(coded.slices)), dtype=bool)
+    present[coded.rater, slice_of_row[coded.row]] = True  # a rater outside a slice does not move it
+    group = np.broadcast_to(np.arange(len(coded.slices)), present.shape)[present]
+    return jackknife_acceleration(values.cpu()[torch.as_tensor(present)], torch.as_tensor(group), len(coded.slices))
+
+
+def _all_but_one(left_out: range, n_raters: int) -> np.ndarray:
+    """Rater weights of jackknife replicates: every rater once, except rater j in replicate j."""
+    weights = np.ones((len(left_out), n_raters))
+    weights[np.arange(len(left_out)), np.asarray(left_out)] = 0.0
+    return weights
 
 
 def bootstrap_weights(ratings: Ratings, n_boot: int = 1000, seed: int = 0, resample: str = "items", by: str | None = None) -> pd.DataFrame:
