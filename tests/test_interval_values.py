@@ -46,33 +46,42 @@ def _rows(ratings: workbench.Ratings, by: str | None, slice_name) -> pd.DataFram
     return frame if by is None else frame[frame[by] == slice_name]
 
 
-def _package_alpha(frame: pd.DataFrame, items: pd.Series, level: str) -> float:
-    """Alpha by the krippendorff package of the data set in which item i appears ``items[i]`` times."""
+def _matrix(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Raters × items matrix of the slice's ratings, as numbers (category positions for nominal labels)."""
     matrix = frame.pivot(index="rater_id", columns="item_id", values="label")
-    expanded = matrix[np.repeat(items.index.to_numpy(), items.to_numpy())]
-    values = expanded.to_numpy(dtype=object)
     if level == "nominal":
-        domain = sorted({v for v in frame["label"]})
-        values = np.vectorize(lambda v: np.nan if pd.isna(v) else float(domain.index(v)), otypes=[float])(values)
+        return matrix.apply(lambda column: column.map({c: float(k) for k, c in enumerate(sorted(frame["label"].unique()))}))
+    return matrix.astype(float)
+
+
+def _package_alpha(matrix: pd.DataFrame, items: pd.Series, level: str) -> float:
+    """Alpha by the krippendorff package of the data set in which item i appears ``items[i]`` times."""
+    expanded = np.repeat(matrix[items.index].to_numpy(), items.to_numpy(), axis=1)
     try:
-        return krippendorff.alpha(values.astype(float), level_of_measurement=level)
+        return krippendorff.alpha(expanded, level_of_measurement=level)
     except ValueError:  # one value in the replicate's domain: alpha undefined
         return np.nan
 
 
-def _pairs_alpha(frame: pd.DataFrame, copies: pd.Series, level: str) -> float:
+def _units(frame: pd.DataFrame) -> list[list[tuple]]:
+    """Each item's (rater, label) ratings."""
+    return [list(zip(unit["rater_id"], unit["label"])) for _, unit in frame.groupby("item_id")]
+
+
+def _pairs_alpha(units: list[list[tuple]], copies: pd.Series, level: str) -> float:
     """Alpha over every ordered pair of rating copies from different raters, item by item.
 
     Rater r enters ``copies[r]`` times; an item with m copies spreads weight m evenly over its
     pairs (Krippendorff's 1/(m − 1) when no rater is copied).
     """
     delta = (lambda a, b: float(a != b)) if level == "nominal" else (lambda a, b: (float(a) - float(b)) ** 2)
+    copies = copies.to_dict()
     coincidence: dict = {}
-    for _, unit in frame.groupby("item_id"):
-        units = [(rater, label) for rater, label in zip(unit["rater_id"], unit["label"]) for _ in range(int(copies[rater]))]
-        pairs = [(a[1], b[1]) for i, a in enumerate(units) for j, b in enumerate(units) if i != j and a[0] != b[0]]
+    for unit in units:
+        expanded = [(rater, label) for rater, label in unit for _ in range(int(copies[rater]))]
+        pairs = [(a[1], b[1]) for i, a in enumerate(expanded) for j, b in enumerate(expanded) if i != j and a[0] != b[0]]
         for pair in pairs:
-            coincidence[pair] = coincidence.get(pair, 0.0) + len(units) / len(pairs)
+            coincidence[pair] = coincidence.get(pair, 0.0) + len(expanded) / len(pairs)
     marginal: dict = {}
     for (c, _), weight in coincidence.items():
         marginal[c] = marginal.get(c, 0.0) + weight
@@ -114,7 +123,7 @@ def test_pair_loop_is_the_package_alpha_without_copies(level):
     frame = ratings.to_frame()
     once = pd.Series(1, index=ratings.raters.index)
     every_item_once = pd.Series(1, index=ratings.items.index)
-    assert _pairs_alpha(frame, once, level) == pytest.approx(_package_alpha(frame, every_item_once, level), abs=1e-12)
+    assert _pairs_alpha(_units(frame), once, level) == pytest.approx(_package_alpha(_matrix(frame, level), every_item_once, level), abs=1e-12)
 
 
 @pytest.mark.parametrize("level", ["nominal", "interval"])
@@ -131,11 +140,12 @@ def test_item_bootstrap_interval_equals_naive_loop(level, by):
         else:
             own = weights[frame["item_id"].unique()]
             assert own.sum(axis=1).eq(own.shape[1]).all()  # a slice's items are drawn from that slice only
-        values = [_package_alpha(frame, counts, level) for _, counts in own.iterrows()]
+        matrix = _matrix(frame, level)
+        values = [_package_alpha(matrix, counts, level) for _, counts in own.iterrows()]
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(_percentiles(values), abs=1e-12)
         once = pd.Series(1, index=own.columns)
-        jackknife = [_package_alpha(frame, once.drop(item), level) for item in own.columns]
-        point = _package_alpha(frame, once, level)
+        jackknife = [_package_alpha(matrix, once.drop(item), level) for item in own.columns]
+        point = _package_alpha(matrix, once, level)
         assert row["value"] == pytest.approx(point, abs=1e-12)
         assert (bca_row["ci_low"], bca_row["ci_high"]) == pytest.approx(_bca(values, row["value"], jackknife), abs=1e-12)
 
@@ -150,10 +160,11 @@ def test_rater_bootstrap_interval_equals_naive_loop(level, by):
     assert weights.sum(axis=1).eq(ratings.n_raters).all()
     for (_, row), (_, bca_row) in zip(percentile.iterrows(), bca.iterrows()):
         frame = _rows(ratings, by, None if by is None else row[by])
-        values = [_pairs_alpha(frame, copies, level) for _, copies in weights.iterrows()]
+        units = _units(frame)
+        values = [_pairs_alpha(units, copies, level) for _, copies in weights.iterrows()]
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(_percentiles(values), abs=1e-12)
         everyone = pd.Series(1, index=ratings.raters.index)
-        jackknife = [_pairs_alpha(frame, everyone.mask(everyone.index == rater, 0), level) for rater in frame["rater_id"].unique()]
+        jackknife = [_pairs_alpha(units, everyone.mask(everyone.index == rater, 0), level) for rater in frame["rater_id"].unique()]
         assert (bca_row["ci_low"], bca_row["ci_high"]) == pytest.approx(_bca(values, row["value"], jackknife), abs=1e-12)
 
 
