@@ -155,9 +155,10 @@ def test_item_bootstrap_interval_equals_naive_loop(level, by):
 def test_rater_bootstrap_interval_equals_naive_loop(level, by):
     ratings = STUDIES[level]
     percentile, bca = _intervals(ratings, level, by, "raters", seed=5)
-    weights = bootstrap_weights(ratings, n_boot=N_BOOT, seed=5, resample="raters")
+    weights = bootstrap_weights(ratings, n_boot=N_BOOT, seed=5, resample="raters", by=by)
     assert list(weights.columns) == list(ratings.raters.index)
-    assert weights.sum(axis=1).eq(ratings.n_raters).all()
+    groups = ratings.raters["group"] if by == "group" else pd.Series(0, index=ratings.raters.index)
+    assert (weights.T.groupby(groups).sum().T == groups.value_counts()).all(axis=None)  # drawn within each rater group
     for (_, row), (_, bca_row) in zip(percentile.iterrows(), bca.iterrows()):
         frame = _rows(ratings, by, None if by is None else row[by])
         units = _units(frame)

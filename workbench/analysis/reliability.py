@@ -65,6 +65,7 @@ class _Coded:
     bounds: np.ndarray  # rows of slice g are bounds[g]:bounds[g+1]
     slices: list
     domain: np.ndarray
+    rater_slices: bool = False  # slices are rater groups: a rater bootstrap draws within each
 
 
 def _slice_codes(ratings: Ratings, by: str | None) -> tuple[np.ndarray | None, list]:
@@ -127,7 +128,8 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
         value = np.searchsorted(domain, codes.value)
     else:
         value = codes.value
-    return _Coded(row, value, codes.rater, None, n_rows, bounds, slices, domain)
+    rater_slices = by is not None and by not in ratings.items.columns and by in ratings.raters.columns
+    return _Coded(row, value, codes.rater, None, n_rows, bounds, slices, domain, rater_slices)
 
 
 def _domain(ratings: Ratings, level: str) -> np.ndarray:
@@ -226,7 +228,8 @@ def reliability(
     ci : interval level (``None`` or ``n_boot=0``: no interval)
     n_boot, seed : bootstrap size and seed; the same seed gives the same interval on any device
     resample : "items" (default) or "raters" (draws raters with replacement; a rater drawn k
-        times counts k times in each item, and pairs between copies of one rater are left out)
+        times counts k times in each item, and pairs between copies of one rater are left out;
+        sliced by a rater column, each group's raters are drawn from that group)
     weights : agreement weights for cohen, fleiss, scott_pi, gwet_ac2, brennan_prediger and
         conger_kappa: "identity" (None), "linear", "quadratic" or "ordinal", over the category order
         (gwet_ac2 defaults to "quadratic"; gwet_ac1 is AC2 with identity weights)
@@ -340,7 +343,15 @@ def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device) -> torch.T
         return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
     n_raters = int(coded.rater.max()) + 1
     rng = np.random.default_rng(seed)
-    return _rater_weighted_values(coded, kernel, device, n_boot, lambda batch: rater_counts(rng, len(batch), n_raters))
+    strata = _rater_strata(coded) if coded.rater_slices else None
+    return _rater_weighted_values(coded, kernel, device, n_boot, lambda batch: rater_counts(rng, len(batch), n_raters, strata))
+
+
+def _rater_strata(coded) -> np.ndarray:
+    """The slice of each rater when slices are rater groups (raters without ratings: a stratum of their own)."""
+    strata = np.full(int(coded.rater.max()) + 1, len(coded.slices), dtype=np.int64)
+    strata[coded.rater] = np.repeat(np.arange(len(coded.slices)), np.diff(coded.bounds))[coded.row]
+    return strata
 
 
 def _rater_weighted_values(coded, kernel, device, n_replicates, draw, chunk_elements: int = 1 << 22) -> torch.Tensor:
@@ -383,8 +394,9 @@ def bootstrap_weights(ratings: Ratings, n_boot: int = 1000, seed: int = 0, resam
     """The resampling counts :func:`reliability` draws for a seed: one row per replicate.
 
     Columns are the items (``resample="items"``; a (slice, item) MultiIndex when ``by`` is a
-    per-rating column, since items are then resampled within each slice) or the raters
-    (``resample="raters"``). A count k means the item or rater enters that replicate k times.
+    rater or per-rating column, since items are then resampled within each slice) or the raters
+    (``resample="raters"``; drawn within each group when ``by`` is a rater column). A count k
+    means the item or rater enters that replicate k times.
 
     >>> import workbench
     >>> study = workbench.simulate_study(seed=0, n_items=4, ratings_per_item=2, n_raters=3)
@@ -394,10 +406,12 @@ def bootstrap_weights(ratings: Ratings, n_boot: int = 1000, seed: int = 0, resam
     """
     if resample not in RESAMPLE:
         raise WorkbenchDataError(f"resample must be 'items' or 'raters', got {resample!r}")
-    if resample == "raters":
-        codes = ratings.codes  # raises for counts-only data
-        return pd.DataFrame(rater_counts(seed, n_boot, len(codes.raters)).astype(np.int64), columns=codes.raters)
     coded = _code(ratings, "percent_agreement", ratings.level, by)
+    if resample == "raters":
+        ratings._need_raters("resampling raters")
+        strata = _rater_strata(coded) if coded.rater_slices else None
+        n_raters = int(coded.rater.max()) + 1  # as the bootstrap draws
+        return pd.DataFrame(rater_counts(seed, n_boot, n_raters, strata).astype(np.int64), columns=ratings.raters.index[:n_raters])
     counts = replicate_counts(seed, n_boot, coded.bounds).astype(np.int64)
     if coded.counts is not None:  # counts-only data: rows are items in order ``coded.row``
         columns = ratings.items.index[coded.row]

@@ -50,17 +50,28 @@ def replicate_counts(seed, n_replicates: int, bounds) -> np.ndarray:
     return np.bincount(drawn.ravel(), minlength=n_replicates * n_rows).reshape(n_replicates, n_rows).astype(np.float64)
 
 
-def rater_counts(seed, n_replicates: int, n_raters: int) -> np.ndarray:
+def rater_counts(seed, n_replicates: int, n_raters: int, strata=None) -> np.ndarray:
     """(n_replicates × n_raters) counts of a rater bootstrap: each replicate draws n_raters raters with replacement.
 
     ``seed`` is an int (the bootstrap's seed) or a NumPy Generator; each replicate reads one
     ``integers(0, n_raters, n_raters)`` call, so chunks of replicates read what one run would.
+    With ``strata`` (a group code per rater), each group's raters are drawn from that group,
+    as many as it has (the draws of :func:`replicate_counts` over the raters sorted by group).
 
     >>> rater_counts(0, 2, 4)
     array([[0., 1., 2., 1.],
            [3., 1., 0., 0.]])
+    >>> rater_counts(0, 2, 4, strata=[0, 1, 0, 1]).tolist()  # raters 0, 2 and 1, 3 keep two draws each
+    [[1.0, 2.0, 1.0, 0.0], [0.0, 0.0, 2.0, 2.0]]
     """
     rng = np.random.default_rng(seed)
+    if strata is not None:
+        strata = np.asarray(strata, dtype=np.int64)
+        order = np.argsort(strata, kind="stable")
+        bounds = np.searchsorted(strata[order], np.arange(strata.max(initial=0) + 2))
+        out = np.empty((n_replicates, n_raters), dtype=np.float64)
+        out[:, order] = replicate_counts(rng, n_replicates, bounds)
+        return out
     out = np.empty((n_replicates, n_raters), dtype=np.float64)
     for b in range(n_replicates):
         out[b] = np.bincount(rng.integers(0, n_raters, n_raters), minlength=n_raters)
