@@ -362,7 +362,7 @@ def _rater_weighted_values(coded, kernel, device, n_replicates, draw, chunk_elem
         weights = draw(range(first, min(n_replicates, first + per_chunk)))
         b = len(weights)
         stacked = replace(coded, row=(np.arange(b)[:, None] * coded.n_rows + coded.row).ravel(),
-                          code=np.tile(coded.code, b), n_rows=b * coded.n_rows)
+                          code=np.tile(coded.code, b), rater=np.tile(coded.rater, b), n_rows=b * coded.n_rows)
         stats = kernel.stats(*_inputs(stacked, kernel, device, weight=weights[:, coded.rater].ravel()))
         values[first : first + b] = kernel.compute(slice_sums(stats.reshape(b, coded.n_rows, -1), coded.bounds))[0]
     return values
