@@ -1,10 +1,16 @@
 """Write the tutorial notebooks from their cell lists and execute them in place (stored outputs are what nbval checks).
 
 Run by hand after changing a tutorial:  python tools/build_notebooks.py   (needs nbclient)
+
+Checked outputs hold numbers that depend on the installed stack (NumPy's random streams, torch's
+summation order, pandas' formatting), so the build runs only on the versions pinned in
+constraints.txt and records them in each notebook (tests/test_notebook_outputs.py checks both agree).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +19,19 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK = "# NBVAL_CHECK_OUTPUT\n"
+#: Packages whose versions change checked outputs; each is pinned in constraints.txt.
+OUTPUT_STACK = ("numpy", "pandas", "scipy", "torch")
+
+
+def pinned() -> dict[str, str]:
+    """``name==version`` lines of constraints.txt."""
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return dict(m.groups() for m in (re.match(r"^\s*([A-Za-z0-9_.-]+)==([^\s#;]+)", line) for line in lines) if m)
+
+
+def installed_stack() -> dict[str, str]:
+    """Installed versions of :data:`OUTPUT_STACK`, without local labels (torch 2.13.0+cpu → 2.13.0)."""
+    return {name: importlib.metadata.version(name).split("+")[0] for name in OUTPUT_STACK}
 
 QUICKSTART = [
     ("md", """# Quickstart: the demo study
@@ -358,8 +377,13 @@ NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT,
 
 
 def build(name: str, cells, execute: bool = True) -> Path:
+    stack, pins = installed_stack(), pinned()
+    if execute and any(pins.get(package) != version for package, version in stack.items()):
+        raise SystemExit(f"stored outputs come from the pinned stack {[f'{p}=={pins.get(p)}' for p in OUTPUT_STACK]}; "
+                         f"this environment has {stack}: install with -c constraints.txt (or change the pins and rebuild every notebook)")
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["workbench"] = {"outputs_made_with": stack}
     nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src) for kind, src in cells]
     if execute:
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()

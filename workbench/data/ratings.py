@@ -332,6 +332,8 @@ class Ratings:
             if raters is not None:
                 self._need_raters("subsetting by rater")
             keep = self._counts.index.isin(pd.Index(items).astype(str)) if items is not None else slice(None)
+            if not self._counts[keep].size:
+                raise WorkbenchDataError("the subset holds no ratings")
             return Ratings(None, self.items[keep], None, level=self.level, categories=self.categories,
                            counts=self._counts[keep], meta=self.meta)
         mask = np.ones(len(self._ratings), dtype=bool)

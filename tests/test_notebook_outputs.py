@@ -1,0 +1,46 @@
+"""Stored notebook outputs, constraints.txt and the installed stack agree.
+
+Checked cells (``# NBVAL_CHECK_OUTPUT``) print numbers that depend on NumPy's random streams,
+torch's summation order and pandas' formatting: with numpy 1.26 eight of them differed. So
+constraints.txt pins those packages, tools/build_notebooks.py builds only on the pinned versions
+and records them in each notebook, and this test keeps the three in step.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
+build_notebooks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_notebooks)
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_output_stack_is_pinned():
+    pins = build_notebooks.pinned()
+    missing = [name for name in build_notebooks.OUTPUT_STACK if name not in pins]
+    assert not missing, f"constraints.txt must pin {missing}: their versions change checked notebook outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_come_from_the_pinned_stack(path):
+    recorded = json.loads(path.read_text()).get("metadata", {}).get("workbench", {}).get("outputs_made_with")
+    assert recorded, f"{path.name} does not record the stack its outputs came from; rebuild it with tools/build_notebooks.py"
+    pins = build_notebooks.pinned()
+    assert recorded == {name: pins.get(name) for name in build_notebooks.OUTPUT_STACK}, (
+        f"{path.name} was built with {recorded}, constraints.txt pins {pins}: rebuild the notebooks on the pinned stack")
+
+
+def test_every_notebook_is_built_by_the_tool():
+    assert {p.name for p in NOTEBOOKS} == set(build_notebooks.NOTEBOOKS)
+
+
+def test_installed_stack_is_the_pinned_one():
+    """Otherwise nbval compares outputs made on one stack with numbers from another."""
+    installed, pins = build_notebooks.installed_stack(), build_notebooks.pinned()
+    differ = {name: (version, pins.get(name)) for name, version in installed.items() if pins.get(name) != version}
+    assert not differ, f"installed vs pinned {differ}: install with `pip install -e '.[test]' -c constraints.txt`"
