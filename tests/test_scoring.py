@@ -66,7 +66,7 @@ def test_length_sorting_keeps_padding_small(checkpoint):
     lengths = np.array([len(ids) for ids in AutoTokenizer.from_pretrained(checkpoint)(texts)["input_ids"]])
     assert report["real_tokens"] == lengths.sum()
     unsorted_padded = sum(chunk.max() * len(chunk) for chunk in np.array_split(lengths, np.arange(16, 200, 16)))
-    assert report["padding_overhead"] < 0.1 and report["padded_tokens"] < lengths.sum() + (unsorted_padded - lengths.sum()) / 5
+    assert report["padding_overhead"] <= 0.05 and report["padded_tokens"] < lengths.sum() + (unsorted_padded - lengths.sum()) / 5
 
 
 def test_loaded_model_and_tokenizer_give_the_same_scores(checkpoint, pairs):
@@ -92,8 +92,9 @@ def test_cache_hits_run_no_model(checkpoint, pairs, tmp_path):
     pd.testing.assert_frame_equal(before, after)
     grown = pd.concat([pairs, pairs.head(2).assign(response_a="a brand new answer .").rename(index=lambda i: i + "-new")])
     third = SequenceScorer.from_checkpoint(checkpoint)
-    workbench.score_pairs(third, grown, store=store, progress=False)
-    assert third.forward_calls == 1  # only the two new texts (one batch) were scored
+    report = workbench.score_pairs(third, grown, store=store, progress=False).attrs["scoring"]
+    assert report["scored"] == 2 and report["cached"] == report["unique_texts"] - 2  # only the two new texts ran
+    assert 1 <= third.forward_calls <= 2
 
 
 def test_changed_weights_are_a_new_fingerprint(checkpoint, tmp_path):
@@ -163,7 +164,7 @@ def test_score_items_gives_label_probabilities(tmp_path):
 def test_progress_callable_sees_every_text(checkpoint):
     seen = []
     workbench.score_items(checkpoint, ["a", "b", "c plan", "d"], batch_size=3, progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(3, 4), (4, 4)]
+    assert seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen) and all(d <= 3 for d, _ in seen[:1])
 
 
 @pytest.mark.parametrize("problem", ["missing", "file", "no_config", "pickle", "no_tokenizer", "hub_id"])

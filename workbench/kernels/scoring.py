@@ -296,8 +296,7 @@ class SequenceScorer:
         out = np.empty((len(encoded), self.num_labels), dtype=np.float64)
         report.real_tokens += int(lengths.sum())
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
+            for rows in _batches(order, lengths, batch_size):
                 width = int(lengths[rows].max())
                 batch = {}
                 for key in encoded[rows[0]]:
@@ -315,6 +314,26 @@ class SequenceScorer:
                 if progress is not None:
                     progress(len(rows))
         return out
+
+
+#: A batch closes early rather than pad more than this share of its real tokens.
+MAX_PADDING = 0.05
+
+
+def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int):
+    """Consecutive runs of ``order`` (longest first) of at most ``batch_size`` texts, each padded by at most
+    MAX_PADDING of its real tokens (so the total padding is bounded too)."""
+    start = 0
+    while start < len(order):
+        width = lengths[order[start]]
+        stop, real = start + 1, int(width)
+        while stop < len(order) and stop - start < batch_size:
+            size, next_real = stop - start + 1, real + int(lengths[order[stop]])
+            if width * size - next_real > MAX_PADDING * next_real:
+                break
+            stop, real = stop + 1, next_real
+        yield order[start:stop]
+        start = stop
 
 
 def text_hash(text) -> str:
