@@ -98,3 +98,15 @@ def test_demo_scores_only_for_the_demo():
     plain = workbench.Ratings.from_frame(pd.DataFrame({"item_id": [1, 1], "rater_id": ["a", "b"], "label": ["A", "B"]}))
     assert demo_scores(plain) is None
     assert np.isfinite(workbench.Cleaner(ratings=plain, fit_now=False).counts()["keep"])
+
+
+def test_tag_writes_refresh_the_tag_rule(study, tmp_path):
+    store = workbench.Store(tmp_path / "tags.sqlite")
+    workspace = Workspace(ratings=study.ratings, store=store)
+    component = workbench.Cleaner(workspace=workspace, scores=study.scores, fit_now=False)
+    by_tag_rule = component.provenance["rule"].astype(str).str.startswith("4.")
+    assert not by_tag_rule.any()  # no unreliability_source tags yet
+    store.add_tag(study.ratings.items.index[0], "unreliability_source", "both_harmful", tagger="ana")
+    workspace.tags_changed()
+    dropped = component.provenance.loc[component.provenance["rule"].astype(str).str.startswith("4."), "item_id"].unique()
+    assert list(dropped) == [study.ratings.items.index[0]]

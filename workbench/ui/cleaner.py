@@ -123,7 +123,8 @@ class Cleaner(pn.viewable.Viewer):
         self.update()
         self.param.watch(lambda _: (self._enrich(), self.update()), ["low_cutoff", "ties"])
         self.param.watch(self._on_message, "message")
-        self.workspace.param.watch(lambda _: (self._enrich(), self.update()), "tag_revision")
+        self._doc, self._data = pn.state.curdoc, self.ratings
+        self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
         if fit_now and self.strong_model is not None:
             self.fit()
 
@@ -188,6 +189,17 @@ class Cleaner(pn.viewable.Viewer):
         except WorkbenchDataError:
             return False
         return not (self.recipe.rules[position]["rule"] == "flip" and not _is_preference(self.ratings))
+
+    def _on_tags_written(self, _event) -> None:
+        """Tag columns changed: refresh, in this session's own event loop (the write may come from another session)."""
+        if self.workspace.ratings is not self._data:  # the app replaced this tab for another data set
+            self.workspace.param.unwatch(self._tag_watcher)
+            return
+        refresh = lambda: (self._enrich(), self.update())  # noqa: E731
+        if self._doc is not None and pn.state.curdoc is not self._doc:
+            self._doc.add_next_tick_callback(refresh)
+        else:
+            refresh()
 
     # ------------------------------------------------------------------ background work
     def _in_background(self, work, done):
