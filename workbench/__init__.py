@@ -50,6 +50,7 @@ _EXPORTS = {
     "sample_size": "workbench.analysis.convergence",
     "Overview": "workbench.ui.overview",
     "Cleaner": "workbench.ui.cleaner",
+    "Explorer": "workbench.ui.explorer",
     "Workspace": "workbench.ui.workspace",
     "score_pairs": "workbench.analysis.scoring",
     "score_items": "workbench.analysis.scoring",

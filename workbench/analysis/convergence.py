@@ -206,18 +206,16 @@ def sample_size(
 
     probs = to_tensor(counts[m > 0] / m[m > 0, None], dtype=DTYPE, device=dev)
     unit = multinomial_unit_distance(probs, n_draws, seed, metric).cpu()
-    power = exponent(metric)
     at_one = float(torch.quantile(unit.reshape(-1), q))
-    n_multinomial = max(1, int(np.ceil((at_one / target) ** (1 / power))))
 
     curve = []
     for n in sizes:
         eligible = m >= n
         pilot = float(torch.quantile(draw_distances(counts[eligible], n, n_draws, metric, rng, dev).reshape(-1).cpu(), q)) \
             if eligible.any() else np.nan
-        curve.append({"size": n, "pilot": pilot, "multinomial": at_one / n**power, "n_items": int(eligible.sum())})
+        curve.append({"size": n, "pilot": pilot, "multinomial": at_one / n ** exponent(metric), "n_items": int(eligible.sum())})
     curve = pd.DataFrame(curve)
-    n_curve, note = _crossing(curve, target)
+    n_curve, n_multinomial, note = answer_from_curve(curve, target, metric)
     assumption = (
         "n_curve: subsamples of the pilot's own ratings without replacement, measured against the pilot's distribution; "
         "n_multinomial: labels are independent draws from each item's pilot distribution (large-n limit: "
@@ -231,17 +229,27 @@ def sample_size(
     return out
 
 
-def _crossing(curve: pd.DataFrame, target: float) -> tuple[float, str]:
-    """First size where the pilot curve is within target, interpolated log-log with the size before it."""
+def answer_from_curve(curve: pd.DataFrame, target: float, metric: str = "jsd") -> tuple[float, int, str]:
+    """(n_curve, n_multinomial, note) for ``target`` from a curve as in ``sample_size(...).attrs["curve"]``.
+
+    Lets a planner answer new targets without drawing again.
+
+    >>> curve = pd.DataFrame({"size": [2, 4, 8], "pilot": [0.2, 0.1, 0.04], "multinomial": [0.25, 0.125, 0.0625]})
+    >>> answer_from_curve(curve, 0.05)
+    (7.0, 10, '')
+    """
+    first = curve.iloc[0]
+    power = exponent(metric)
+    n_multinomial = max(1, int(np.ceil((first["multinomial"] * first["size"] ** power / target) ** (1 / power) - 1e-9)))
     below = np.flatnonzero(curve["pilot"].to_numpy() <= target)
     if len(below) == 0:
         largest = int(curve["size"].max())
-        return np.nan, f"the pilot curve does not reach the target within sizes up to {largest}: the pilot is too small to tell"
+        return np.nan, n_multinomial, f"the pilot curve does not reach the target within sizes up to {largest}: the pilot is too small to tell"
     k = below[0]
     if k == 0:
-        return float(curve["size"].iloc[0]), ""
+        return float(curve["size"].iloc[0]), n_multinomial, ""
     (n0, d0), (n1, d1) = curve[["size", "pilot"]].iloc[k - 1], curve[["size", "pilot"]].iloc[k]
     if d1 <= 0 or d0 <= d1:
-        return float(n1), ""
-    slope = (np.log(d1) - np.log(d0)) / (np.log(n1) - np.log(n0))
-    return float(np.ceil(np.exp(np.log(n0) + (np.log(target) - np.log(d0)) / slope))), ""
+        return float(n1), n_multinomial, ""
+    slope = (np.log(d1) - np.log(d0)) / (np.log(n1) - np.log(n0))  # log-log interpolation between the two sizes
+    return float(np.ceil(np.exp(np.log(n0) + (np.log(target) - np.log(d0)) / slope))), n_multinomial, ""

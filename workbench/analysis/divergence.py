@@ -154,7 +154,7 @@ def group_divergence(
         to_tensor(codes.item, device=dev), to_tensor(_value_codes(ratings), device=dev), to_tensor(groups.unit, device=dev),
         n_items=n_items, n_values=n_values, n_units=len(groups.unit_group),
     )
-    counts = counter.counts(to_tensor(groups.unit_group, device=dev)[None], n_groups)[..., 0]  # (groups, items, categories)
+    counts = counter.observed(to_tensor(groups.unit_group, device=dev), n_groups)  # (groups, items, categories)
     total = counter.total
     tested_value, tested_group = group_vs_rest(counts, total, counter.xlog, min_per_group)
     shown_value, shown_group = group_vs_rest(counts, total, counter.xlog, 1)
@@ -281,7 +281,7 @@ def cross_reliability(
         to_tensor(codes.item, device=dev), to_tensor(_value_codes(ratings), device=dev), to_tensor(groups.unit, device=dev),
         n_items=len(codes.items), n_values=n_values, n_units=len(groups.unit_group),
     )
-    counts = counter.counts(to_tensor(groups.unit_group, device=dev)[None], len(groups.names))[..., 0].to(torch.float64)
+    counts = counter.observed(to_tensor(groups.unit_group, device=dev), len(groups.names)).to(torch.float64)
     rows = []
     bootstrapped = ci is not None and n_boot > 0
     for a, b in combinations(range(len(groups.names)), 2):
@@ -347,3 +347,33 @@ def _refuse_twins(ratings: Ratings, groups: Groups) -> None:
                 "(every rater of one has a twin with identical labels on identical items in the other): "
                 "a rating paired with its own copy says nothing about agreement between groups"
             )
+
+
+def item_groups(ratings: Ratings, item_id, by: str | None = None) -> pd.DataFrame:
+    """One item's label counts and shares, overall and per group of ``by`` (a rater or rating column).
+
+    >>> import workbench
+    >>> r = workbench.simulate_study(n_items=10, ratings_per_item=6, n_raters=12).ratings
+    >>> table = item_groups(r, "demo-000000", "age_band")
+    >>> list(table.columns), sorted(set(table["group"]))[-1]
+    (['group', 'label', 'count', 'share'], '(all)')
+    """
+    if str(item_id) not in ratings.items.index:
+        raise WorkbenchDataError(f"item_id {item_id!r} is not in this data set")
+    counts = ratings.label_counts().loc[[str(item_id)]]
+    rows = [("(all)", counts.iloc[0])]
+    if by is not None and ratings.has_raters:
+        groups = rater_groups(ratings, by, "item_groups")
+        codes = ratings.codes
+        mine = np.flatnonzero(codes.item == ratings.items.index.get_loc(str(item_id)))
+        labels = ratings.ratings["label"].to_numpy()[mine]
+        group = groups.of_rating[mine]
+        for g, name in enumerate(groups.names):
+            if (group == g).any():
+                rows.append((name, pd.Series(labels[group == g]).value_counts().reindex(counts.columns, fill_value=0)))
+    frames = []
+    for name, series in rows:
+        total = series.sum()
+        frames.append(pd.DataFrame({"group": name, "label": list(counts.columns), "count": series.to_numpy(),
+                                    "share": series.to_numpy() / total if total else np.nan}))
+    return pd.concat(frames, ignore_index=True)

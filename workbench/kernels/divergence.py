@@ -41,18 +41,35 @@ class GroupCounter:
 
     def __init__(self, item: torch.Tensor, value: torch.Tensor, unit: torch.Tensor, *, n_items: int, n_values: int, n_units: int):
         self.n_items, self.n_values, self.n_units = n_items, n_values, n_units
-        rows = item * n_values + value
-        self.total = torch.bincount(rows, minlength=n_items * n_values).reshape(n_items, n_values)
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": the product used here is stable
-            warnings.simplefilter("ignore", UserWarning)
-            coo = torch.sparse_coo_tensor(
-                torch.stack([rows, unit]), torch.ones(len(rows), dtype=DTYPE, device=item.device), (n_items * n_values, n_units)
-            )
-            self.matrix = coo.coalesce().to_sparse_csr()
+        self.rows, self.unit = item * n_values + value, unit
+        self.total = torch.bincount(self.rows, minlength=n_items * n_values).reshape(n_items, n_values)
         # a group's count in one (item, category) cell is at most that cell's total
-        self.bits = max(1, int(self.total.max().item()).bit_length()) if len(rows) else 1
+        self.bits = max(1, int(self.total.max().item()).bit_length()) if len(self.rows) else 1
         n_item = self.total.sum(dim=1)
-        self.xlog = XLog(int((n_item.max().item() ** 2) // 2 + 1) if len(rows) else 2, device=item.device)
+        self.xlog = XLog(int((n_item.max().item() ** 2) // 2 + 1) if len(self.rows) else 2, device=item.device)
+        self._matrix = None
+
+    @property
+    def matrix(self) -> torch.Tensor:
+        """The (items·categories × units) 0/1 matrix, sparse CSR; built on first use (permutations only)."""
+        if self._matrix is None:
+            with warnings.catch_warnings():  # "sparse CSR support is in beta": the product used here is stable
+                warnings.simplefilter("ignore", UserWarning)
+                ones = torch.ones(len(self.rows), dtype=DTYPE, device=self.rows.device)
+                coo = torch.sparse_coo_tensor(torch.stack([self.rows, self.unit]), ones, (self.n_items * self.n_values, self.n_units))
+                self._matrix = coo.coalesce().to_sparse_csr()
+        return self._matrix
+
+    def observed(self, unit_group: torch.Tensor, n_groups: int) -> torch.Tensor:
+        """(groups, items, categories) int64 counts for one assignment (a count, no matrix product).
+
+        >>> item = torch.tensor([0, 0, 0, 1]); value = torch.tensor([0, 1, 1, 0]); unit = torch.tensor([0, 1, 2, 0])
+        >>> GroupCounter(item, value, unit, n_items=2, n_values=2, n_units=3).observed(torch.tensor([0, 1, 1]), 2).tolist()
+        [[[1, 0], [1, 0]], [[0, 2], [0, 0]]]
+        """
+        cells = self.n_items * self.n_values
+        flat = torch.bincount(unit_group[self.unit] * cells + self.rows, minlength=n_groups * cells)
+        return flat.reshape(n_groups, self.n_items, self.n_values)
 
     def counts(self, unit_group: torch.Tensor, n_groups: int, *, all_groups: bool = True) -> torch.Tensor:
         """(groups, items, categories, B) int64 counts for B assignments ``unit_group`` (B × units, codes < n_groups).

@@ -15,6 +15,7 @@ from ..data.ratings import Ratings
 from ..data.store import Store
 from .cleaner import Cleaner
 from .data_picker import MAX_UPLOAD_MB, DataPicker
+from .explorer import Explorer
 from .models import ModelComparison
 from .overview import Overview
 from .tagger import Tagger
@@ -23,6 +24,7 @@ from .workspace import Workspace
 #: (title, build(workspace) -> component), in tab order.
 TABS = [
     ("Overview", lambda workspace: Overview(ratings=workspace.ratings)),
+    ("Explorer", lambda workspace: Explorer(workspace=workspace)),
     ("Tag", lambda workspace: Tagger(workspace=workspace)),
     ("Clean", lambda workspace: Cleaner(workspace=workspace)),
     ("Models", lambda workspace: ModelComparison(workspace=workspace)),

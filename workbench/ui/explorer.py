@@ -1,0 +1,355 @@
+"""The Explorer: where people disagree, which rater groups split and on what, whether it is more than noise, how many raters are enough."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import panel.models.tabulator  # noqa: F401  (so served pages ship Tabulator's JavaScript, from the server)
+import param
+
+from ..analysis.convergence import answer_from_curve, convergence, sample_size
+from ..analysis.distributions import entropy
+from ..analysis.divergence import cross_reliability, group_divergence, item_groups
+from ..analysis.reliability import reliability
+from ..data.ratings import Ratings
+from ..data.store import Store
+from ..errors import WorkbenchDataError
+from .background import run_in_background
+from .workspace import Workspace
+
+hv.extension("bokeh", logo=False)
+
+ALL = "(all items)"
+NONE = "(none)"
+#: Fewest ratings a group needs on an item to be compared there (group_divergence's default).
+MIN_PER_GROUP = 3
+#: Item columns with at most this many values are offered as filters.
+MAX_FILTER_VALUES = 60
+#: Text shown for a selected item, when the data set has these item columns.
+TEXT_COLUMNS = ("prompt", "response_a", "response_b", "text", "post", "reply", "premise", "hypothesis")
+ITEM_COLUMNS = ["item_id", "entropy", "jsd", "group", "p_value", "q_value", "n_ratings", "note"]
+
+
+class Explorer(pn.viewable.Viewer):
+    """Disagreement explorer: entropy, group divergence with permutation tests, per-group and cross-group agreement, convergence.
+
+    Choose a rater attribute to group by and an item filter; the item-level views follow at once,
+    the permutation test, bootstraps and convergence draws run off the request thread (from the
+    first display on; :meth:`start` starts them without one).
+
+    >>> import workbench
+    >>> explorer = workbench.Explorer(ratings=workbench.simulate_study(n_items=60, ratings_per_item=8, n_raters=20).ratings)
+    >>> explorer.group_by, len(explorer.items_frame())
+    ('age_band', 60)
+    >>> explorer.filter_column = "split"; explorer.filter_value = "helpful"
+    >>> bool(len(explorer.items_frame()) < 60)
+    True
+    """
+
+    workspace = param.ClassSelector(class_=Workspace, doc="The shared state (data set, store).")
+    group_by = param.Selector(default=None, objects=[], doc="Rater (or rating) column whose groups are compared.")
+    filter_column = param.Selector(default=NONE, objects=[NONE], doc="Item column to filter by.")
+    filter_value = param.Selector(default=ALL, objects=[ALL], doc="The value of filter_column to keep.")
+    entropy_range = param.Range(default=(0.0, 1.0), bounds=(0.0, 1.0), doc="Normalised entropy range of the items listed.")
+    item = param.String(default=None, allow_None=True, doc="The selected item.")
+    target = param.Number(default=0.05, bounds=(0.005, 0.3), step=0.005, doc="Sample-size target (JSD, bits).")
+    n_perm = param.Integer(default=1000, bounds=(0, None), doc="Permutations behind the p-values.")
+    n_boot = param.Integer(default=200, bounds=(0, None), doc="Bootstrap replicates behind the intervals.")
+    n_draws = param.Integer(default=100, bounds=(1, None), doc="Subsamples per size for convergence.")
+    tests = param.Dict(default=None, allow_None=True, doc="Results of the long computations for the current view.")
+    status = param.String(default="", doc="What the long computations are doing.")
+    error = param.String(default="", doc="The last input error, shown instead of a traceback.")
+
+    def __init__(self, ratings: Ratings | None = None, store: Store | None = None, workspace: Workspace | None = None, **params):
+        if workspace is None:
+            workspace = Workspace(ratings=ratings, store=store)
+        super().__init__(workspace=workspace, **params)
+        self._cache: dict = {}
+        self._job = 0
+        self._progress = pn.indicators.Progress(active=False, visible=False, width=200, bar_color="info")
+        with param.parameterized.discard_events(self):
+            self._offer_choices()
+
+    # ------------------------------------------------------------------ choices
+    @property
+    def ratings(self) -> Ratings | None:
+        return self.workspace.ratings
+
+    def _offer_choices(self) -> None:
+        ratings = self.ratings
+        if ratings is None or not ratings.has_raters:
+            return
+        groupable = [c for c in ratings.raters.columns if 1 < ratings.raters[c].nunique() <= MAX_FILTER_VALUES]
+        groupable += [c for c in ratings.ratings.columns if c not in ("item_id", "rater_id", "label", "rationale")
+                      and 1 < ratings.ratings[c].nunique() <= MAX_FILTER_VALUES]
+        self.param.group_by.objects = groupable
+        if groupable and self.group_by not in groupable:
+            self.group_by = groupable[0]
+        filters = [c for c in ratings.items.columns if 1 < ratings.items[c].nunique() <= MAX_FILTER_VALUES]
+        self.param.filter_column.objects = [NONE] + filters
+
+    @param.depends("filter_column", watch=True)
+    def _offer_values(self) -> None:
+        values = [ALL]
+        if self.filter_column != NONE:
+            values += sorted(map(str, self.ratings.items[self.filter_column].dropna().unique()))
+        self.param.filter_value.objects = values
+        self.filter_value = ALL
+
+    # ------------------------------------------------------------------ data behind the views
+    def subset(self) -> Ratings:
+        """The data set restricted to the filter (cached per filter)."""
+        key = ("subset", self.filter_column, self.filter_value)
+        if key not in self._cache:
+            ratings = self.ratings
+            if self.filter_column != NONE and self.filter_value != ALL:
+                column = ratings.items[self.filter_column]
+                ratings = ratings.subset(items=column.index[column.astype(str) == self.filter_value])
+            self._cache[key] = ratings
+        return self._cache[key]
+
+    def _entropy(self) -> pd.Series:
+        key = ("entropy", self.filter_column, self.filter_value)
+        if key not in self._cache:
+            self._cache[key] = entropy(self.subset().distribution(), normalize=True).rename("entropy")
+        return self._cache[key]
+
+    @param.depends("group_by", "filter_column", "filter_value", "tests")
+    def items_frame(self) -> pd.DataFrame:
+        """One row per item of the filter: normalised entropy, group divergence (with p/q once tested), ratings."""
+        subset = self.subset()
+        divergence = self._tested_divergence()
+        if divergence is None:
+            divergence = group_divergence(subset, self.group_by, n_perm=0, min_per_group=MIN_PER_GROUP)
+        frame = divergence.set_index("item_id").join(self._entropy())
+        frame["n_ratings"] = frame[[c for c in frame.columns if c.startswith("n_")]].sum(axis=1)
+        frame["untested"] = frame["note"] != ""  # small groups: listed after the comparable items
+        frame = frame.sort_values(["untested", "jsd"], ascending=[True, False], kind="stable")
+        return frame.reset_index()[ITEM_COLUMNS]
+
+    def _current(self) -> dict | None:
+        """The long computations' results, if they belong to the current grouping and filter."""
+        return self.tests if self.tests is not None and self.tests["key"] == self._key() else None
+
+    def _tested_divergence(self):
+        return (self._current() or {}).get("divergence")
+
+    def _key(self) -> tuple:
+        return (self.group_by, self.filter_column, self.filter_value)
+
+    # ------------------------------------------------------------------ long work, off the request thread
+    @param.depends("group_by", "filter_column", "filter_value", watch=True)
+    def _start_tests(self) -> None:
+        if self.ratings is None or self._job == 0:  # not shown yet: nothing to compute for
+            return
+        self.start()
+
+    def start(self) -> None:
+        """Start the long computations for the current view (the first display does this)."""
+        self._job += 1
+        job, key, subset = self._job, self._key(), self.subset()
+        by, n_perm, n_boot, n_draws, target = self.group_by, self.n_perm, self.n_boot, self.n_draws, self.target
+        self._progress.param.update(value=0, max=100, visible=True)
+        self.status = f"testing {subset.n_items} items: {n_perm} permutations of {by}…" if by else "drawing subsamples…"
+        self.error = ""
+
+        def tick(done, total):
+            if job == self._job:
+                self._progress.value = int(70 * done / max(total, 1))
+
+        def work():
+            result = {"key": key}
+            if by is not None:
+                result["divergence"] = group_divergence(subset, by, n_perm=n_perm, min_per_group=MIN_PER_GROUP, progress=tick)
+                self._progress.value = 75
+                result["alphas"] = reliability(subset, by=by, n_boot=n_boot)
+                result["cross"] = cross_reliability(subset, by, n_boot=n_boot)
+            self._progress.value = 85
+            result["curve"] = convergence(subset, _sizes(subset), n_draws=n_draws)
+            result["plan"] = sample_size(subset, target, n_draws=n_draws)
+            return result
+
+        def done(result):
+            if job == self._job:
+                self._progress.param.update(value=100, visible=False)
+                self.param.update(tests=result, status="")
+
+        def failed(error):
+            if job == self._job:
+                self._progress.visible = False
+                self.param.update(status="", error=str(error) if isinstance(error, WorkbenchDataError) else f"{type(error).__name__}: {error}")
+
+        run_in_background(work, done=done, failed=failed)
+
+    # ------------------------------------------------------------------ views
+    @param.depends("group_by", "filter_column", "filter_value", "entropy_range")
+    def entropy_plot(self):
+        values = self._entropy().to_numpy()
+        counts, edges = np.histogram(values, bins=20, range=(0, 1))
+        low, high = self.entropy_range
+        histogram = hv.Histogram((edges, counts), kdims="normalised entropy", vdims="items").opts(
+            title="Entropy of items (select a range)", responsive=True, height=240, color="#4c72b0",
+            tools=["xbox_select", "hover"], active_tools=["xbox_select"])
+        stream = hv.streams.BoundsX(source=histogram, boundsx=(low, high))
+        stream.add_subscriber(lambda boundsx: boundsx and self.param.update(entropy_range=(max(0.0, boundsx[0]), min(1.0, boundsx[1]))))
+        return histogram * hv.VSpan(low, high).opts(color="#dd8452", alpha=0.15)
+
+    def listed_items(self) -> pd.DataFrame:
+        """The item table as listed: the filter and the entropy range applied, most divergent first."""
+        frame = self.items_frame()
+        low, high = self.entropy_range
+        keep = frame["entropy"].between(low - 1e-12, high + 1e-12)
+        return frame[keep].reset_index(drop=True)
+
+    def _item_table(self) -> pn.widgets.Tabulator:
+        table = pn.widgets.Tabulator(
+            self.listed_items(), pagination="remote", page_size=12, selectable=1, disabled=True, show_index=False,
+            sizing_mode="stretch_width", formatters={c: {"type": "money", "precision": 3} for c in ("entropy", "jsd", "p_value", "q_value")},
+        )
+        self.item_table = table
+
+        def refresh(*_):
+            table.value = self.listed_items()
+
+        def select(event):
+            if event.new:
+                self.item = str(table.value["item_id"].iloc[event.new[0]])
+
+        self.param.watch(refresh, ["group_by", "filter_column", "filter_value", "entropy_range", "tests"])
+        table.param.watch(select, "selection")
+        return table
+
+    @param.depends("item", "group_by")
+    def item_detail(self):
+        if self.item is None or self.item not in self.ratings.items.index:
+            return pn.pane.Markdown("*Select an item in the table to see its text and label distributions.*")
+        fields = self.ratings.items.loc[self.item]
+        text = [f"**{c}**: {fields[c]}" for c in TEXT_COLUMNS if c in fields.index and isinstance(fields[c], str)]
+        parts = [pn.pane.Markdown(f"### Item {self.item}\n\n" + "\n\n".join(text or ["*(no text columns)*"]),
+                                  sizing_mode="stretch_width", max_height=320, styles={"overflow-y": "auto"})]
+        shares = item_groups(self.ratings, self.item, self.group_by)
+        shares["label"] = shares["label"].astype(str)
+        bars = hv.Bars(shares, ["group", "label"], ["share", "count"]).opts(
+            title=f"Labels of {self.item}, overall and by {self.group_by}", responsive=True, height=260, tools=["hover"],
+            multi_level=False, xrotation=30)
+        parts.append(pn.pane.HoloViews(bars, sizing_mode="stretch_width"))
+        if self.ratings.has_raters and "rationale" in self.ratings.ratings.columns:
+            mine = self.ratings.ratings[self.ratings.ratings["item_id"] == self.item]
+            notes = [f"- *{r}*: {t}" for r, t in zip(mine["rater_id"], mine["rationale"]) if isinstance(t, str) and t.strip()]
+            parts.append(pn.pane.Markdown("**Rationales**\n\n" + ("\n".join(notes) if notes else "*none*")))
+        return pn.Column(*parts, sizing_mode="stretch_width")
+
+    @param.depends("tests")
+    def volcano(self):
+        divergence = self._tested_divergence()
+        if divergence is None:
+            return hv.Points([], ["jsd", "-log10 p"]).opts(title="Group divergence vs −log₁₀ p (testing…)", responsive=True, height=280)
+        tested = divergence[divergence["p_value"].notna()].copy()
+        tested["-log10 p"] = -np.log10(tested["p_value"])
+        tested["significant"] = np.where(tested["q_value"] < 0.05, "q < 0.05", "q ≥ 0.05")
+        return hv.Points(tested, ["jsd", "-log10 p"], ["item_id", "group", "q_value", "significant"]).opts(
+            title=f"Group divergence vs −log₁₀ p ({len(tested)} items tested)", responsive=True, height=280,
+            color="significant", cmap={"q < 0.05": "#c44e52", "q ≥ 0.05": "#8c8c8c"}, tools=["hover"], size=5, alpha=0.7,
+            legend_position="top_left")
+
+    @param.depends("tests")
+    def ranking(self):
+        divergence = self._tested_divergence()
+        if divergence is None:
+            return pn.pane.Markdown("*Permutation test running…*")
+        top = divergence[divergence["p_value"].notna()].sort_values(["q_value", "jsd"], ascending=[True, False]).head(15)
+        overall = divergence.attrs["overall"]
+        head = (f"**Overall** (mean JSD over {overall['n_items']} tested items vs its null, {overall['n_perm']} permutations "
+                f"of {overall['permuted']}): {overall['value']:.3f}, p = {overall['p_value']:.4f}")
+        return pn.Column(pn.pane.Markdown(head),
+                         pn.pane.DataFrame(top[["item_id", "group", "jsd", "p_value", "q_value"]].round(4), index=False,
+                                           sizing_mode="stretch_width"))
+
+    @param.depends("tests")
+    def agreement(self):
+        tests = self._current()
+        if tests is None:
+            return pn.pane.Markdown("*Bootstraps running…*")
+        alphas = tests["alphas"]
+        by = alphas.columns[0]
+        frame = pd.DataFrame({by: alphas[by].astype(str), "alpha": alphas["value"], "ci_low": alphas["ci_low"],
+                              "ci_high": alphas["ci_high"], "n_raters": alphas["n_raters"]})
+        points = hv.Scatter(frame, by, ["alpha", "ci_low", "ci_high", "n_raters"]).opts(size=9, color="#4c72b0", tools=["hover"])
+        bars = hv.ErrorBars((frame[by], frame["alpha"], frame["alpha"] - frame["ci_low"], frame["ci_high"] - frame["alpha"]),
+                            kdims=by, vdims=["alpha", "below", "above"])
+        plot = (bars * points).opts(hv.opts.Overlay(title=f"Alpha within each {by} group (95 % CI)", responsive=True, height=260))
+        cross = tests["cross"][["group_a", "group_b", "n_items", "kappa_x", "alpha_a", "alpha_b", "xrr", "xrr_ci_low", "xrr_ci_high", "note"]]
+        return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width"),
+                         pn.pane.Markdown("**Cross-group agreement** (xRR ≈ 1: groups agree with each other as much as within)"),
+                         pn.pane.DataFrame(cross.round(3), index=False, sizing_mode="stretch_width"))
+
+    @param.depends("tests")
+    def convergence_plot(self):
+        tests = self._current()
+        if tests is None:
+            return hv.Curve([], "raters per item", "JSD to the full distribution").opts(title="Convergence (drawing…)", responsive=True, height=260)
+        curve = tests["curve"]
+        band = hv.Area((curve["size"], curve["low"], curve["high"]), "raters per item", ["JSD", "high"]).opts(alpha=0.25, color="#4c72b0")
+        line = hv.Curve((curve["size"], curve["distance"]), "raters per item", "JSD").opts(color="#4c72b0", tools=["hover"])
+        return (band * line).opts(hv.opts.Overlay(title="Convergence: JSD of n-rater subsamples to the full distribution",
+                                                  responsive=True, height=260, logx=True, ylabel="JSD (mean; band: 5–95 % of items)"))
+
+    @param.depends("tests", "target")
+    def plan(self):
+        tests = self._current()
+        if tests is None:
+            return pn.pane.Markdown("*Sample-size planner: drawing…*")
+        n_curve, n_multinomial, note = answer_from_curve(tests["plan"].attrs["curve"], self.target)
+        curve_text = f"{int(n_curve)}" if np.isfinite(n_curve) else "not within the pilot"
+        return pn.pane.Markdown(
+            f"**Raters per item** for 90 % of items within JSD {self.target:.3f} of their distribution: "
+            f"**{n_multinomial}** (multinomial approximation) · **{curve_text}** (pilot curve){' — ' + note if note else ''}\n\n"
+            f"<small>{tests['plan']['assumption'].iloc[0]}</small>", sizing_mode="stretch_width")
+
+    @param.depends("error")
+    def _error(self):
+        return pn.pane.Alert(self.error, alert_type="danger") if self.error else pn.pane.Markdown("")
+
+    def __panel__(self):
+        if self.ratings is None:
+            return pn.pane.Alert("No data set loaded: pass ratings=… (see workbench.read_ratings).", alert_type="warning")
+        if self._job == 0:
+            self.start()
+        if not self.ratings.has_raters or not self.param.group_by.objects:
+            reason = ("this data set has only per-item counts: no rater groups" if not self.ratings.has_raters
+                      else "no rater attribute with 2 to 60 values to group by")
+            return pn.Column(pn.pane.Alert(f"Group comparisons need rater groups: {reason}.", alert_type="info"),
+                             pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
+                                    pn.Column(pn.widgets.FloatSlider.from_param(self.param.target, name="Target JSD"), self.plan),
+                                    sizing_mode="stretch_width"),
+                             sizing_mode="stretch_width")
+        controls = pn.Row(
+            pn.widgets.Select.from_param(self.param.group_by, name="Group raters by", width=200),
+            pn.widgets.Select.from_param(self.param.filter_column, name="Filter items by", width=200),
+            pn.widgets.Select.from_param(self.param.filter_value, name="Keep", width=240),
+            pn.widgets.RangeSlider.from_param(self.param.entropy_range, name="Entropy range", step=0.01, width=240),
+            pn.Column(self._progress, pn.pane.Markdown(self.param.status)),
+        )
+        return pn.Column(
+            pn.pane.Markdown("## Explorer"),
+            controls,
+            self._error,
+            pn.Row(pn.pane.HoloViews(self.entropy_plot, sizing_mode="stretch_width"),
+                   pn.pane.HoloViews(self.volcano, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            pn.Row(pn.Column(pn.pane.Markdown("### Items (most divergent first; select one)"), self._item_table(), sizing_mode="stretch_width"),
+                   pn.Column(self.item_detail, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            pn.Row(pn.Column(pn.pane.Markdown("### Group divergence ranking"), self.ranking, sizing_mode="stretch_width"),
+                   pn.Column(self.agreement, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
+                   pn.Column(pn.widgets.FloatSlider.from_param(self.param.target, name="Target JSD"), self.plan, sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+
+def _sizes(ratings: Ratings) -> list[int]:
+    """Convergence sizes: a geometric grid from 2 to the median ratings per item."""
+    median = int(np.median(ratings.raters_per_item()))
+    return sorted({int(n) for n in np.geomspace(2, max(median, 2), num=min(max(median - 1, 1), 8)).round()})
