@@ -72,7 +72,7 @@ def test_the_filter_and_the_entropy_range_narrow_the_items(explorer, ratings):
 
 
 def test_selecting_an_item_shows_its_text_and_distributions(explorer, ratings):
-    explorer.__panel__()
+    explorer.layout()
     table = explorer.item_table
     first = table.value["item_id"].iloc[0]
     table.selection = [0]  # what a click on the first row does
@@ -96,7 +96,7 @@ def test_the_planner_answers_a_new_target_without_drawing_again(explorer):
 def test_counts_only_data_offer_convergence_and_no_groups():
     counts = workbench.Ratings.from_counts(pd.DataFrame({"e": [60, 10, 40], "n": [30, 80, 20], "c": [10, 10, 40]}))
     explorer = workbench.Explorer(ratings=counts, n_draws=10)
-    layout = explorer.__panel__()  # the first display starts the draws
+    layout = explorer.layout()  # the first display starts the draws
     assert "only per-item counts" in find(layout, pn.pane.Alert)[0].object
     settled(explorer)
     assert len(explorer.convergence_plot().Curve.I.data) > 1

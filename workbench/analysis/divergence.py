@@ -355,8 +355,8 @@ def item_groups(ratings: Ratings, item_id, by: str | None = None) -> pd.DataFram
     >>> import workbench
     >>> r = workbench.simulate_study(n_items=10, ratings_per_item=6, n_raters=12).ratings
     >>> table = item_groups(r, "demo-000000", "age_band")
-    >>> list(table.columns), sorted(set(table["group"]))[-1]
-    (['group', 'label', 'count', 'share'], '(all)')
+    >>> list(table.columns), table["group"].unique().tolist()
+    (['group', 'label', 'count', 'share'], ['(all)', '18-34', '35-54', '55+'])
     """
     if str(item_id) not in ratings.items.index:
         raise WorkbenchDataError(f"item_id {item_id!r} is not in this data set")

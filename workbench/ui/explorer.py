@@ -315,6 +315,12 @@ class Explorer(pn.viewable.Viewer):
     def __panel__(self):
         if self.ratings is None:
             return pn.pane.Alert("No data set loaded: pass ratings=… (see workbench.read_ratings).", alert_type="warning")
+        # built when first shown (an app's other tabs cost nothing until then), which also starts the long work
+        return pn.panel(pn.param.ParamMethod(self.layout, lazy=True), sizing_mode="stretch_width")
+
+    @param.depends()
+    def layout(self):
+        """The Explorer's page (first call starts the long computations)."""
         if self._job == 0:
             self.start()
         if not self.ratings.has_raters or not self.param.group_by.objects:
