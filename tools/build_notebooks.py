@@ -473,7 +473,119 @@ and the bootstraps run off the page's thread."""),
 pn.extension(inline=True)
 workbench.Cleaner(ratings=ratings, scores=study.scores)"""),
 ]
-NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT, "04_tagging.ipynb": TAGGING,
+DISAGREEMENT = [
+    ("md", """# Disagreement: where people differ, which groups split, and how many raters are enough
+
+The demo study plants a split: on part of the latent-projective items the youngest raters (18–34)
+prefer the other response. This notebook finds those items from the ratings alone, tests whether
+the split is more than noise, measures how well the groups agree with each other, and plans how
+many raters a study needs. Methods: `methods.md` M1.3 (convergence), M1.4 (JSD), M6 (xRR)."""),
+    ("code", """import os
+from pathlib import Path
+
+import numpy as np
+import workbench
+
+study = workbench.simulate_study(seed=0)
+ratings = study.ratings
+planted = study.truth["items"]["planted_split"]"""),
+    ("md", """## Which items split which groups?
+
+For every item and rater group, the Jensen–Shannon divergence (bits) between that group's label
+distribution and everyone else's; the largest names the group. Small groups inflate JSD, so each
+item gets a permutation test: group membership is shuffled among raters (a rater keeps their group
+across items) 1,000 times, batched as tensor work; `q_value` is Benjamini–Hochberg over the items."""),
+    ("code", CHECK + """table = workbench.group_divergence(ratings, by="age_band", n_perm=1000, seed=0)
+overall = table.attrs["overall"]
+print(f"overall: mean JSD {overall['value']:.3f} over {overall['n_items']} items, p = {overall['p_value']:.4f}")
+print(table.head(8).round(3).to_string(index=False))"""),
+    ("md", """The ranking against the truth: planted items are 14 % of the study but nearly all of the top of
+the ranking, and the young group is the one that differs on them. With 20 ratings per item (about
+8 of them young), a single item's test is weak: the overall test is decisive, while per-item
+q-values need more raters per item (or a sharper question, below):"""),
+    ("code", CHECK + """table["planted"] = planted.loc[table["item_id"]].to_numpy()
+print(f"planted share overall: {planted.mean():.3f}")
+for k in (25, 50, 100, 200):
+    top = table.head(k)
+    print(f"top {k:>3} by JSD: planted {top['planted'].mean():.2f}, group 18-34 {(top['group'] == '18-34').mean():.2f}")
+significant = table[table["q_value"] < 0.05]
+print(f"q < 0.05: {len(significant)} items" + (f", {significant['planted'].mean():.2f} of them planted" if len(significant) else ""))"""),
+    ("md", """A sharper question has more power. Asking only "do the 18–34s differ from everyone else?" (a
+two-group rater column added with `with_columns`) compares one JSD per item instead of the largest
+of three, and 2,000 permutations let Benjamini–Hochberg reach single items:"""),
+    ("code", CHECK + """young = (ratings.raters["age_band"] == "18-34").map({True: "18-34", False: "35+"}).rename("young")
+focused = workbench.group_divergence(ratings.with_columns(raters=young.to_frame()), by="young", n_perm=2000, seed=0)
+found = focused[focused["q_value"] < 0.05]
+print(f"young vs the rest: {len(found)} items with q < 0.05, {planted.loc[found['item_id']].mean():.2f} of them planted "
+      f"(overall p = {focused.attrs['overall']['p_value']:.4f})")"""),
+    ("md", """## Do the groups agree with each other?
+
+Cross-replication reliability (M6) compares agreement *between* two groups with agreement *within*
+each: `xrr = kappa_x / sqrt(alpha_a · alpha_b)` is near 1 when the groups see the items alike.
+On the planted items the young raters agree among themselves but not with the others:"""),
+    ("code", CHECK + """for name, items in [("planted items", planted.index[planted]), ("all other items", planted.index[~planted])]:
+    cross = workbench.cross_reliability(ratings.subset(items=items), by="age_band", n_boot=500, seed=0)
+    print(name)
+    print(cross[["group_a", "group_b", "n_items", "kappa_x", "alpha_a", "alpha_b", "xrr", "xrr_ci_low", "xrr_ci_high"]]
+          .round(3).to_string(index=False))"""),
+    ("md", """## How many raters are enough?
+
+Draw n of each item's 20 ratings without replacement and measure how far the subsample's label
+distribution is from the item's full distribution (M1.3). The mean falls roughly like 1/n for JSD
+(1/√n for total variation); the band is the 5–95 % range over items:"""),
+    ("code", CHECK + """curve = workbench.convergence(ratings, [2, 3, 5, 8, 12, 20], n_draws=200, seed=0)
+print(curve.round(4).to_string(index=False))"""),
+    ("md", """`sample_size` answers the planning question — raters per item so that 90 % of items are within a
+target JSD of their distribution — from the pilot's own curve and from the multinomial
+approximation, and states the assumption behind each:"""),
+    ("code", CHECK + """plan = workbench.sample_size(ratings, target=0.05, quantile=0.9, seed=0)
+answer = plan.iloc[0]
+print(f"n_curve = {answer['n_curve']:.0f}, n_multinomial = {answer['n_multinomial']}")
+print(answer["assumption"])
+print(plan.attrs["curve"].round(4).to_string(index=False))"""),
+    ("md", """## The Explorer, inline
+
+The same component is the **Explorer** tab of `workbench serve`: group by any rater attribute,
+filter items, select an entropy range, pick an item to read it and see its labels per group."""),
+    ("code", """import panel as pn
+
+pn.extension("tabulator", inline=True)
+workbench.Explorer(ratings=ratings)"""),
+    ("md", """## Real data
+
+These cells read `../shared/data` (or `$WORKBENCH_SHARED_DATA`) and skip when it is absent.
+**MultiPICo** (irony, 506 annotators with demographics): which posts split the genders, overall and
+within a language."""),
+    ("code", """DATA = Path(os.environ.get("WORKBENCH_SHARED_DATA", "../../shared/data"))
+HAVE_DATA = (DATA / "DATA.md").is_file()
+if not HAVE_DATA:
+    print(f"no real data at {DATA}: the cells below skip")
+else:
+    from workbench.datasets import read_chaosnli, read_multipico
+
+    folder = DATA / "multipico_lewidi2025"
+    multipico = read_multipico(folder / "MP_dev.json.gz", folder / "MP_annotators_meta.json.gz")
+    by_gender = workbench.group_divergence(multipico, by="gender", n_perm=1000, seed=0)
+    tested = by_gender[by_gender["p_value"].notna()]
+    print(f"{len(tested)} of {len(by_gender)} items have 3+ ratings from a gender and 3+ from the rest")
+    print(f"overall p = {by_gender.attrs['overall']['p_value']:.4f}; items with q < 0.1: {(tested['q_value'] < 0.1).sum()}")
+    languages = multipico.items["lang"]
+    for lang in ["es", "en", "de", "ar"]:
+        subset = multipico.subset(items=languages.index[languages == lang])
+        cross = workbench.cross_reliability(subset, by="gender", n_boot=200, seed=0)
+        row = cross[(cross["group_a"] == "Female") & (cross["group_b"] == "Male")].iloc[0]
+        print(f"{lang}: {row['n_items']} items, kappa_x {row['kappa_x']:.3f}, alpha F {row['alpha_a']:.3f}, "
+              f"alpha M {row['alpha_b']:.3f}, xrr {row['xrr']:.3f} [{row['xrr_ci_low']:.3f}, {row['xrr_ci_high']:.3f}]")"""),
+    ("md", """**ChaosNLI** (100 labels per item, counts only): how far are 5, 10, 25, 50 labels from the 100-label
+distribution? The draws come from each item's multiset of labels, so no rater identities are needed."""),
+    ("code", """if HAVE_DATA:
+    chaos = read_chaosnli(DATA / "chaosnli" / "chaosNLI_mnli_m.jsonl.gz")
+    print(workbench.convergence(chaos, [5, 10, 25, 50, 100], n_draws=100, seed=0).round(4).to_string(index=False))
+    plan = workbench.sample_size(chaos, target=0.02, seed=0).iloc[0]
+    print(f"for 90 % of items within JSD 0.02: {plan['n_multinomial']} labels (multinomial), {plan['n_curve']:.0f} (pilot curve)")"""),
+]
+
+NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT, "03_disagreement.ipynb": DISAGREEMENT, "04_tagging.ipynb": TAGGING,
              "05_cleaning.ipynb": CLEANING, "06_reward_models.ipynb": REWARD_MODELS}
 
 

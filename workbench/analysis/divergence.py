@@ -155,9 +155,12 @@ def group_divergence(
         n_items=n_items, n_values=n_values, n_units=len(groups.unit_group),
     )
     counts = counter.observed(to_tensor(groups.unit_group, device=dev), n_groups)  # (groups, items, categories)
-    total = counter.total
-    tested_value, tested_group = group_vs_rest(counts, total, counter.xlog, min_per_group)
-    shown_value, shown_group = group_vs_rest(counts, total, counter.xlog, 1)
+    per_group = group_vs_rest(counts, counter.total, counter.xlog, 1, best=False)  # (groups, items); NaN: a side is empty
+    n_group = counts.sum(dim=2)
+    n_rest = n_group.sum(dim=0, keepdim=True) - n_group
+    eligible = (n_group >= min_per_group) & (n_rest >= min_per_group)
+    tested_value, tested_group = _largest(torch.where(eligible, per_group, torch.nan))
+    shown_value, shown_group = _largest(per_group)
     tested = ~torch.isnan(tested_value)
     value = torch.where(tested, tested_value, shown_value)
     best = torch.where(tested, tested_group, shown_group)
@@ -175,7 +178,7 @@ def group_divergence(
         overall["p_value"] = float((1 + (finite >= overall["value"] - 1e-12).sum()) / (1 + len(finite)))
     q = benjamini_hochberg(p)
 
-    per_group = counts.sum(dim=2).cpu().numpy()  # (groups, items)
+    per_group = n_group.cpu().numpy()
     out = pd.DataFrame({
         "item_id": codes.items,
         "jsd": value.cpu().numpy(),
@@ -189,6 +192,12 @@ def group_divergence(
     out = out.sort_values("jsd", ascending=False, kind="stable", na_position="last").reset_index(drop=True)
     out.attrs.update({"by": by, "min_per_group": min_per_group, "n_perm": n_perm, "seed": seed, "overall": overall})
     return out
+
+
+def _largest(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Largest defined value over groups (dim 0) and its group; NaN where none is defined."""
+    best, group = torch.where(torch.isnan(values), -1.0, values).max(dim=0)
+    return torch.where(best < 0, torch.nan, best), group
 
 
 def _notes(per_group: np.ndarray, tested: np.ndarray, names: list, min_per_group: int) -> list:

@@ -172,19 +172,21 @@ class ItemJSD:
         return self.table[index]
 
 
-def group_vs_rest(counts: torch.Tensor, total: torch.Tensor, xlog: XLog, min_count: int, lookup=None) -> tuple[torch.Tensor, torch.Tensor]:
+def group_vs_rest(counts: torch.Tensor, total: torch.Tensor, xlog: XLog, min_count: int, lookup=None, *, best: bool = True):
     """Largest JSD between a group's label counts on an item and the rest's, and that group.
 
     ``counts`` is (groups, items, categories, …) and ``total`` the counts of all groups together.
     Only groups with ``min_count`` ratings or more, against a rest with as many, compete; the value
     is NaN where none does. With two groups the two comparisons are one (group 0 vs group 1), so
     ``counts`` may hold group 0 alone. ``lookup`` (an :class:`ItemJSD` for ``total`` and
-    ``min_count``) gives the same values faster.
+    ``min_count``) gives the same values faster; ``best=False`` returns every group's value (groups, items, …).
     """
     if lookup is not None:
         values = torch.stack([lookup(counts[g]) for g in range(len(counts))])
     else:
         values = torch.stack([count_jsd(counts[g], total - counts[g], xlog, min_count) for g in range(len(counts))])
+    if not best:
+        return values
     best, group = torch.where(torch.isnan(values), -1.0, values).max(dim=0)
     return torch.where(best < 0, torch.nan, best), group
 

@@ -155,31 +155,46 @@ class Explorer(pn.viewable.Viewer):
         self.status = f"testing {subset.n_items} items: {n_perm} permutations of {by}…" if by else "drawing subsamples…"
         self.error = ""
 
+        doc = pn.state.curdoc
+        served = doc is not None and doc.session_context is not None
+
+        def on_loop(update):
+            """Apply a worker thread's update on the session's event loop (a served page), else at once."""
+            if job != self._job:
+                return
+            if served:
+                doc.add_next_tick_callback(lambda: job == self._job and update())  # thread-safe; runs with the document lock
+            else:
+                update()
+
         def tick(done, total):
-            if job == self._job:
-                self._progress.value = int(70 * done / max(total, 1))
+            on_loop(lambda: setattr(self._progress, "value", int(70 * done / max(total, 1))))
 
         def work():
             result = {"key": key}
             if by is not None:
                 result["divergence"] = group_divergence(subset, by, n_perm=n_perm, min_per_group=MIN_PER_GROUP, progress=tick)
-                self._progress.value = 75
+                on_loop(lambda: setattr(self._progress, "value", 75))
                 result["alphas"] = reliability(subset, by=by, n_boot=n_boot)
                 result["cross"] = cross_reliability(subset, by, n_boot=n_boot)
-            self._progress.value = 85
+            on_loop(lambda: setattr(self._progress, "value", 85))
             result["curve"] = convergence(subset, _sizes(subset), n_draws=n_draws)
             result["plan"] = sample_size(subset, target, n_draws=n_draws)
             return result
 
         def done(result):
-            if job == self._job:
+            def update():
                 self._progress.param.update(value=100, visible=False)
                 self.param.update(tests=result, status="")
+            on_loop(update)
 
         def failed(error):
-            if job == self._job:
+            message = str(error) if isinstance(error, WorkbenchDataError) else f"{type(error).__name__}: {error}"
+
+            def update():
                 self._progress.visible = False
-                self.param.update(status="", error=str(error) if isinstance(error, WorkbenchDataError) else f"{type(error).__name__}: {error}")
+                self.param.update(status="", error=message)
+            on_loop(update)
 
         run_in_background(work, done=done, failed=failed)
 
