@@ -68,16 +68,16 @@ class _Coded:
     rater_slices: bool = False  # slices are rater groups: a rater bootstrap draws within each
 
 
-def _slice_codes(ratings: Ratings, by: str | None) -> tuple[np.ndarray | None, list]:
-    """Slice code of each rating (of each item for counts-only data) and the slice names, in natural order."""
+def _slice_codes(ratings: Ratings, by: str | None) -> tuple[np.ndarray | None, list, str]:
+    """Slice code of each item, rater or rating (where ``by`` lives), the slice names in natural order, and where."""
     if by is None:
-        return None, ["all"]
+        return None, ["all"], "item"
     if by in ratings.items.columns:
         source, per = ratings.items[by], "item"
     elif ratings.has_raters and by in ratings.raters.columns:
         source, per = ratings.raters[by], "rater"
-    elif ratings.has_raters and by in ratings.ratings.columns and by not in ("item_id", "rater_id", "label"):
-        source, per = ratings.ratings[by], "rating"
+    elif ratings.has_raters and by in ratings.rating_columns.columns:
+        source, per = ratings.rating_columns[by], "rating"
     else:
         options = list(ratings.items.columns) + (list(ratings.raters.columns) if ratings.has_raters else [])
         raise WorkbenchDataError(f"by={by!r} is not an item or rater column; choose one of {', '.join(map(repr, options)) or 'none (no columns)'}")
@@ -89,15 +89,11 @@ def _slice_codes(ratings: Ratings, by: str | None) -> tuple[np.ndarray | None, l
     if (codes < 0).any():
         codes = np.where(codes < 0, len(names), codes)
         names.append("(missing)")
-    if per == "item" and ratings.has_raters:
-        codes = codes[ratings.codes.item]
-    elif per == "rater":
-        codes = codes[ratings.codes.rater]
-    return codes.astype(np.int64), names
+    return codes.astype(np.int64), names, per
 
 
 def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
-    slice_code, slices = _slice_codes(ratings, by)
+    slice_code, slices, per = _slice_codes(ratings, by)
     n_items = ratings.n_items
     if not ratings.has_raters:
         counts = ratings.label_counts().to_numpy(dtype=np.float64)
@@ -106,17 +102,16 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
         bounds = np.searchsorted(slice_of_item[order], np.arange(len(slices) + 1))
         return _Coded(order, None, None, counts[order], n_items, bounds, slices, _domain(ratings, level))
     codes = ratings.codes
-    slice_of_rating = np.zeros(len(codes.item), dtype=np.int64) if slice_code is None else slice_code
-    if by is None or by in ratings.items.columns:
+    if per == "item":
         # item-level slices: rows are items, ordered by slice (no hashing over ratings)
-        slice_of_item = np.zeros(n_items, dtype=np.int64)
-        slice_of_item[codes.item] = slice_of_rating
+        slice_of_item = np.zeros(n_items, dtype=np.int64) if slice_code is None else slice_code
         order = np.argsort(slice_of_item, kind="stable")
         row_of_item = np.empty(n_items, dtype=np.int64)
         row_of_item[order] = np.arange(n_items)
         row, n_rows = row_of_item[codes.item], n_items
         bounds = np.searchsorted(slice_of_item[order], np.arange(len(slices) + 1))
     else:
+        slice_of_rating = slice_code[codes.rater] if per == "rater" else slice_code
         key = slice_of_rating * n_items + codes.item
         row, unique_keys = pd.factorize(key, sort=True)  # hashing, O(ratings); rows end up sorted by slice
         n_rows = len(unique_keys)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from collections.abc import Sequence
 
@@ -12,12 +12,12 @@ import pandas as pd
 from ..errors import WorkbenchDataError, show
 from .validate import (
     as_matrix,
-    check_ids,
-    check_labels,
     check_level,
+    code_ids,
+    code_labels,
+    find_duplicates,
     require_columns,
     require_rows,
-    resolve_duplicates,
 )
 
 CANONICAL = ("item_id", "rater_id", "label")
@@ -28,10 +28,11 @@ PREFERENCE_LABELS = ("A", "B", "tie")
 
 @dataclass(frozen=True)
 class Codes:
-    """Integer-coded ratings, the form the kernels take.
+    """Integer-coded ratings, the form the kernels take; built once, when the Ratings is.
 
-    ``value`` holds category codes (int64, into ``categories``) for nominal/ordinal data and the
-    numbers themselves (float64) for interval/ratio data.
+    ``item`` and ``rater`` are int32 codes into ``items`` and ``raters`` (the ids); ``value`` holds
+    category codes (int32, into ``categories``) for nominal/ordinal data and the numbers themselves
+    (float64) for interval/ratio data. Widen to int64 before multiplying codes into a key.
     """
 
     item: np.ndarray
@@ -74,14 +75,43 @@ class Ratings:
         counts: pd.DataFrame | None = None,
         meta: dict | None = None,
     ):
-        self._ratings = ratings
+        """A Ratings from a trusted long table (``item_id, rater_id, label``, …) whose ids are in the side tables.
+
+        The table is coded here, once; afterwards only the codes (and per-rating columns) are kept.
+        """
+        codes = columns = shown = None
+        if ratings is not None:
+            item = _positions(items.index, ratings["item_id"], "item")
+            rater = _positions(raters.index, ratings["rater_id"], "rater")
+            labels = ratings["label"]
+            if level in ("interval", "ratio"):
+                value = labels.to_numpy(dtype=np.float64)
+            else:
+                categories = tuple(categories) if categories is not None else tuple(sorted(pd.unique(labels)))
+                shown = pd.Index(labels.cat.categories if isinstance(labels.dtype, pd.CategoricalDtype) else list(categories))
+                value = _positions(shown, labels, "label")
+            codes = Codes(item, rater, value, items.index, raters.index, tuple(categories) if categories is not None else None)
+            columns = ratings.drop(columns=list(CANONICAL)).reset_index(drop=True)
+        self._setup(codes, columns, items, raters, level=level, categories=categories, shown=shown, counts=counts, meta=meta)
+
+    def _setup(self, codes, columns, items, raters, *, level, categories, shown=None, counts=None, meta=None) -> None:
+        self._codes = codes
+        self._columns = columns
         self.items = items
         self._raters = raters
         self.level = level
         self.categories = tuple(categories) if categories is not None else None
+        self._shown = shown if shown is not None or self.categories is None else pd.Index(list(self.categories))
         self._counts = counts
         #: Facts about how the data were read (dropped repeats, source path, …).
         self.meta = dict(meta or {})
+
+    @classmethod
+    def _coded(cls, codes: Codes, columns: pd.DataFrame, items, raters, *, level, shown=None, meta=None) -> "Ratings":
+        """A Ratings from codes that are already made (no coding, no checks)."""
+        ratings = cls.__new__(cls)
+        ratings._setup(codes, columns, items, raters, level=level, categories=codes.categories, shown=shown, meta=meta)
+        return ratings
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -101,7 +131,7 @@ class Ratings:
         duplicates: str = "error",
         meta: dict | None = None,
     ) -> "Ratings":
-        """Validate a long table and split it into ratings, item and rater tables.
+        """Validate a long table, code it once and split it into ratings, item and rater tables.
 
         Columns other than the three named ones are sorted by where they vary: a column constant
         within every item goes to the item table, one constant within every rater to the rater table,
@@ -120,29 +150,51 @@ class Ratings:
         clashes = [c for c in CANONICAL if c in frame.columns and c not in names]
         if clashes:
             raise WorkbenchDataError(f"column {clashes[0]!r} would be overwritten by the renamed canonical columns; rename it first")
-        table = frame.rename(columns=names)
-        table["item_id"] = check_ids(table["item_id"], item)
-        table["rater_id"] = check_ids(table["rater_id"], rater)
-        table["label"] = check_labels(table["label"], level, categories, column=label)
-        table, report = resolve_duplicates(table, duplicates)
+        item_code, item_ids = code_ids(frame[item], item)
+        rater_code, rater_ids = code_ids(frame[rater], rater)
+        item_ids, rater_ids = item_ids.rename("item_id"), rater_ids.rename("rater_id")
+        value, cats, shown = code_labels(frame[label], level, categories, column=label)
+        keep, report = find_duplicates(
+            item_code, rater_code, len(rater_ids), duplicates, frame.index,
+            lambda row: (item_ids[item_code[row]], rater_ids[rater_code[row]]),
+        )
+        rows = None
+        if keep is not None:  # drop repeats; ids keep their order of first appearance among the rows kept
+            rows = np.flatnonzero(keep)
+            item_code, item_ids = _first_appearance(item_code[rows], item_ids)
+            rater_code, rater_ids = _first_appearance(rater_code[rows], rater_ids)
+            value = value[rows]
+            if level == "nominal" and categories is None:  # categories are the labels seen in the rows kept
+                value, cats, shown = _drop_unused(value, cats, shown)
 
-        extra = [c for c in table.columns if c not in CANONICAL]
+        def column(name: str) -> pd.Series:
+            values = frame[name]
+            return values if rows is None else values.iloc[rows]
+
+        value_codes: dict = {}  # each extra column is coded at most once
+
+        def constant_within(group: np.ndarray, name: str) -> bool:
+            if name not in value_codes:
+                value_codes[name] = pd.factorize(column(name), use_na_sentinel=False)[0]
+            return _constant_within(group, value_codes[name])
+
+        extra = [c for c in frame.columns if c not in names]
         if item_columns is None:
-            item_columns = [c for c in extra if c not in PRESERVED and _constant_within(table, "item_id", c)]
+            item_columns = [c for c in extra if c not in PRESERVED and constant_within(item_code, c)]
         if rater_columns is None:
             rater_columns = [
-                c for c in extra if c not in PRESERVED and c not in item_columns and _constant_within(table, "rater_id", c)
+                c for c in extra if c not in PRESERVED and c not in item_columns and constant_within(rater_code, c)
             ]
-        require_columns(table, list(item_columns) + list(rater_columns))
-        item_table = table.drop_duplicates("item_id").set_index("item_id")[list(item_columns)]
-        rater_table = table.drop_duplicates("rater_id").set_index("rater_id")[list(rater_columns)]
+        require_columns(frame, list(item_columns) + list(rater_columns))
+        item_table = _side_table(item_code, item_ids, [column(c) for c in item_columns])
+        rater_table = _side_table(rater_code, rater_ids, [column(c) for c in rater_columns])
         item_table = _join_side_table(item_table, items, "item")
         rater_table = _join_side_table(rater_table, raters, "rater")
-        keep = ["item_id", "rater_id", "label"] + [c for c in extra if c not in item_columns and c not in rater_columns]
-        ratings = table[keep].reset_index(drop=True)
-        cats = _categories_of(ratings["label"], level, categories)
+        kept = [c for c in extra if c not in item_columns and c not in rater_columns]
+        columns = (frame[kept] if rows is None else frame[kept].iloc[rows]).reset_index(drop=True)
+        codes = Codes(item_code, rater_code, value, item_table.index, rater_table.index, cats)
         info = {**report, **(meta or {})}
-        return cls(ratings, item_table, rater_table, level=level, categories=cats, meta=info)
+        return cls._coded(codes, columns, item_table, rater_table, level=level, shown=shown, meta=info)
 
     @classmethod
     def from_matrix(
@@ -204,8 +256,8 @@ class Ratings:
                 f"counts must be non-negative whole numbers; column {col!r} has {show(counts.loc[row, col])} at item {row!r}"
             )
         values = values.astype("int64")
-        values.index = check_ids(pd.Series(values.index, index=values.index), "item").to_numpy()
-        values.index.name = "item_id"
+        code, ids = code_ids(pd.Series(values.index, index=values.index), "item")
+        values.index = ids.take(code).rename("item_id")
         values.columns.name = "label"
         item_table = _join_side_table(pd.DataFrame(index=values.index), items, "item")
         return cls(None, item_table, None, level=level, categories=list(values.columns), counts=values, meta=meta)
@@ -214,7 +266,7 @@ class Ratings:
     @property
     def has_raters(self) -> bool:
         """False for counts-only data, where no rater identities exist."""
-        return self._ratings is not None
+        return self._codes is not None
 
     def _need_raters(self, operation: str) -> None:
         if not self.has_raters:
@@ -225,9 +277,36 @@ class Ratings:
 
     @property
     def ratings(self) -> pd.DataFrame:
-        """The long table (``item_id, rater_id, label`` and per-rating columns), without joins."""
+        """The long table (``item_id, rater_id, label`` and per-rating columns), without joins.
+
+        Built from the codes when first asked for (ids as strings), then cached.
+        """
         self._need_raters("the ratings table")
-        return self._ratings
+        return self._long
+
+    @cached_property
+    def _long(self) -> pd.DataFrame:
+        codes = self._codes
+        ids = pd.DataFrame(
+            {"item_id": codes.items.take(codes.item), "rater_id": codes.raters.take(codes.rater), "label": self._labels()},
+            index=self._columns.index,
+        )
+        return pd.concat([ids, self._columns], axis=1) if len(self._columns.columns) else ids
+
+    def _labels(self):
+        """The label of each rating, as read (category values, an ordered Categorical, or numbers)."""
+        value = self._codes.value
+        if self.level in ("interval", "ratio"):
+            return value
+        if self.level == "ordinal":
+            return pd.Categorical.from_codes(value, categories=self._shown, ordered=True)
+        return self._shown.take(value)
+
+    @property
+    def rating_columns(self) -> pd.DataFrame:
+        """Per-rating columns other than the ids and the label (``rationale``, …), one row per rating."""
+        self._need_raters("per-rating columns")
+        return self._columns
 
     @property
     def raters(self) -> pd.DataFrame:
@@ -245,7 +324,7 @@ class Ratings:
 
     @property
     def n_ratings(self) -> int:
-        return len(self._ratings) if self.has_raters else int(self._counts.to_numpy().sum())
+        return len(self._codes.item) if self.has_raters else int(self._counts.to_numpy().sum())
 
     def __len__(self) -> int:
         return self.n_ratings
@@ -256,27 +335,22 @@ class Ratings:
         return f"Ratings({self.n_items} items, {raters}, {self.n_ratings} ratings, {self.level}{cats})"
 
     def to_frame(self) -> pd.DataFrame:
-        """The long table with the item and rater columns joined: one row per rating."""
-        joined = self.ratings.join(_without_clashes(self.items, self.ratings.columns, "_item"), on="item_id")
-        return joined.join(_without_clashes(self._raters, joined.columns, "_rater"), on="rater_id")
+        """The long table with the item and rater columns joined: one row per rating (built on demand)."""
+        long = self.ratings
+        items = _without_clashes(self.items, long.columns, "_item")
+        raters = _without_clashes(self._raters, list(long.columns) + list(items.columns), "_rater")
+        parts = [long]
+        for side, code in ((items, self._codes.item), (raters, self._codes.rater)):
+            if len(side.columns):
+                parts.append(side.take(code).set_axis(long.index))
+        return pd.concat(parts, axis=1) if len(parts) > 1 else long.copy()
 
     # ------------------------------------------------------------------ coded form for kernels
-    @cached_property
+    @property
     def codes(self) -> Codes:
-        """Integer codes for the kernels (cached; Ratings are treated as immutable)."""
+        """Integer codes for the kernels, made once when this Ratings was built."""
         self._need_raters("coding ratings")
-        table = self._ratings
-        items = self.items.index
-        raters = self._raters.index
-        item = items.get_indexer(table["item_id"])
-        rater = raters.get_indexer(table["rater_id"])
-        if self.level in ("interval", "ratio"):
-            value = table["label"].to_numpy(dtype="float64")
-        elif isinstance(table["label"].dtype, pd.CategoricalDtype):
-            value = table["label"].cat.codes.to_numpy(dtype="int64")
-        else:
-            value = pd.Index(self.categories).get_indexer(table["label"]).astype("int64")
-        return Codes(item.astype("int64"), rater.astype("int64"), value, items, raters, self.categories)
+        return self._codes
 
     # ------------------------------------------------------------------ views
     def label_counts(self) -> pd.DataFrame:
@@ -287,13 +361,13 @@ class Ratings:
     def _label_counts(self) -> pd.DataFrame:
         if not self.has_raters:
             return self._counts
-        codes = self.codes
+        codes = self._codes
         if self.categories is not None:
             cats, col = self.categories, codes.value
         else:  # interval/ratio: the distinct values are the columns
             values, col = np.unique(codes.value, return_inverse=True)
             cats = tuple(values)
-        flat = np.bincount(codes.item * len(cats) + col, minlength=len(codes.items) * len(cats))
+        flat = np.bincount(codes.item.astype(np.int64) * len(cats) + col, minlength=len(codes.items) * len(cats))
         return pd.DataFrame(flat.reshape(len(codes.items), len(cats)), index=codes.items, columns=pd.Index(cats, name="label"))
 
     def distribution(self) -> pd.DataFrame:
@@ -303,7 +377,10 @@ class Ratings:
 
     def raters_per_item(self) -> pd.Series:
         """Number of ratings of each item."""
-        return self.label_counts().sum(axis=1).rename("n_ratings")
+        if self.has_raters:
+            counts = np.bincount(self._codes.item, minlength=self.n_items)
+            return pd.Series(counts, index=self._codes.items, name="n_ratings")
+        return self._counts.sum(axis=1).rename("n_ratings")
 
     def pairs(self) -> pd.DataFrame:
         """One row per preference pair: item columns plus ``n_a, n_b, n_tie, n, p_a``.
@@ -318,13 +395,14 @@ class Ratings:
             raise WorkbenchDataError(
                 f"pairs() needs labels among {PREFERENCE_LABELS}; column 'label' also has {unknown[:5]!r}"
             )
-        counts = self.label_counts().reindex(columns=list(PREFERENCE_LABELS), fill_value=0)
-        out = pd.DataFrame(
-            {"n_a": counts["A"], "n_b": counts["B"], "n_tie": counts["tie"]}, index=counts.index
-        )
-        out["n"] = out.sum(axis=1)
+        counts = self._label_counts.to_numpy()
+        position = {c: k for k, c in enumerate(self.categories)}
+        n = {name: counts[:, position[c]] if c in position else np.zeros(len(counts), dtype=counts.dtype)
+             for name, c in zip(("n_a", "n_b", "n_tie"), PREFERENCE_LABELS)}
+        out = pd.DataFrame(n, index=self._label_counts.index)
+        out["n"] = counts.sum(axis=1)
         out["p_a"] = (out["n_a"] + out["n_tie"] / 2) / out["n"]
-        return self.items.join(out)
+        return pd.concat([self.items, out.set_axis(self.items.index)], axis=1)
 
     def subset(self, *, items=None, raters=None) -> "Ratings":
         """A new Ratings restricted to some items and/or raters (this object is left unchanged)."""
@@ -336,22 +414,21 @@ class Ratings:
                 raise WorkbenchDataError("the subset holds no ratings")
             return Ratings(None, self.items[keep], None, level=self.level, categories=self.categories,
                            counts=self._counts[keep], meta=self.meta)
-        mask = np.ones(len(self._ratings), dtype=bool)
+        codes = self._codes
+        mask = np.ones(len(codes.item), dtype=bool)
         if items is not None:
-            mask &= self._ratings["item_id"].isin(pd.Index(items).astype(str)).to_numpy()
+            mask &= codes.items.isin(pd.Index(items).astype(str))[codes.item]
         if raters is not None:
-            mask &= self._ratings["rater_id"].isin(pd.Index(raters).astype(str)).to_numpy()
-        table = self._ratings[mask].reset_index(drop=True)
-        if table.empty:
+            mask &= codes.raters.isin(pd.Index(raters).astype(str))[codes.rater]
+        rows = np.flatnonzero(mask)
+        if len(rows) == 0:
             raise WorkbenchDataError("the subset holds no ratings")
-        return Ratings(
-            table,
-            self.items.loc[pd.unique(table["item_id"])],
-            self._raters.loc[pd.unique(table["rater_id"])],
-            level=self.level,
-            categories=self.categories,
-            meta=self.meta,
-        )
+        item, kept_items = _first_appearance(codes.item[rows], np.arange(len(codes.items)))
+        rater, kept_raters = _first_appearance(codes.rater[rows], np.arange(len(codes.raters)))
+        item_table, rater_table = self.items.iloc[kept_items], self._raters.iloc[kept_raters]
+        new = Codes(item, rater, codes.value[rows], item_table.index, rater_table.index, codes.categories)
+        columns = self._columns.iloc[rows].reset_index(drop=True)
+        return Ratings._coded(new, columns, item_table, rater_table, level=self.level, shown=self._shown, meta=self.meta)
 
     def with_columns(self, *, items: pd.DataFrame | None = None, raters: pd.DataFrame | None = None) -> "Ratings":
         """A new Ratings whose item and/or rater table gains the columns of ``items`` / ``raters``.
@@ -369,16 +446,11 @@ class Ratings:
         new_items = self.items if items is None else _with_columns(self.items, items, "item")
         if raters is not None:
             self._need_raters("adding rater columns")
-        new_raters = None if not self.has_raters else self.raters if raters is None else _with_columns(self.raters, raters, "rater")
-        return Ratings(
-            self.ratings if self.has_raters else None,
-            new_items,
-            new_raters,
-            level=self.level,
-            categories=self.categories,
-            counts=None if self.has_raters else self.label_counts(),
-            meta=self.meta,
-        )
+        if not self.has_raters:
+            return Ratings(None, new_items, None, level=self.level, categories=self.categories, counts=self._counts, meta=self.meta)
+        new_raters = self.raters if raters is None else _with_columns(self.raters, raters, "rater")
+        codes = replace(self._codes, items=new_items.index, raters=new_raters.index)
+        return Ratings._coded(codes, self._columns, new_items, new_raters, level=self.level, shown=self._shown, meta=self.meta)
 
     def summary(self) -> dict:
         """Headline facts for the Overview page and ``workbench info``."""
@@ -417,8 +489,8 @@ def _with_columns(table: pd.DataFrame, extra, what: str) -> pd.DataFrame:
         raise WorkbenchDataError(f"{what}s= takes a DataFrame keyed by {key}, got {type(extra).__name__}")
     if key in extra.columns:
         extra = extra.set_index(key)
-    ids = check_ids(pd.Series(extra.index, index=extra.index), key)
-    extra = extra.set_axis(pd.Index(ids.to_numpy(), name=key), axis=0)
+    code, ids = code_ids(pd.Series(extra.index, index=extra.index), key)
+    extra = extra.set_axis(ids.take(code).rename(key), axis=0)
     clashes = [c for c in extra.columns if c in table.columns or c in CANONICAL]
     if clashes:
         raise WorkbenchDataError(f"column {clashes[0]!r} is already in the {what} table; rename it before adding")
@@ -430,8 +502,46 @@ def _with_columns(table: pd.DataFrame, extra, what: str) -> pd.DataFrame:
     return table.join(extra, how="left")
 
 
-def _constant_within(table: pd.DataFrame, key: str, column: str) -> bool:
-    return bool((table.groupby(key, sort=False)[column].nunique(dropna=False) <= 1).all())
+def _constant_within(group: np.ndarray, code: np.ndarray) -> bool:
+    """True when the value codes ``code`` are constant within every group code: one vectorised pass."""
+    reference = np.empty(int(group.max()) + 1 if len(group) else 0, dtype=code.dtype)
+    reference[group] = code  # any row's code per group; the column is constant iff every row matches it
+    return bool((reference[group] == code).all())
+
+
+def _first_appearance(code: np.ndarray, ids) -> tuple[np.ndarray, object]:
+    """Recode ``code`` (a selection of rows) by order of first appearance; return the codes and the ids used."""
+    used = pd.unique(code)
+    if len(used) == len(ids) and (used == np.arange(len(ids))).all():
+        return code, ids
+    recode = np.empty(len(ids), dtype=np.int32)
+    recode[used] = np.arange(len(used), dtype=np.int32)
+    return recode[code], ids[used]
+
+
+def _drop_unused(value: np.ndarray, categories: tuple, shown: pd.Index) -> tuple[np.ndarray, tuple, pd.Index]:
+    """Categories no rating uses are dropped (codes renumbered, order kept)."""
+    used = np.bincount(value, minlength=len(categories)) > 0
+    if used.all():
+        return value, categories, shown
+    renumber = np.cumsum(used, dtype=np.int32) - 1
+    return renumber[value], tuple(c for c, u in zip(categories, used) if u), shown[used]
+
+
+def _side_table(code: np.ndarray, ids: pd.Index, columns: list[pd.Series]) -> pd.DataFrame:
+    """Item or rater table: each column's value at the first row of each id (codes are in first-appearance order)."""
+    if not columns:
+        return pd.DataFrame(index=ids)
+    first = np.flatnonzero(~pd.Series(code).duplicated().to_numpy())
+    return pd.concat([c.iloc[first].set_axis(ids) for c in columns], axis=1)
+
+
+def _positions(index: pd.Index, values: pd.Series, what: str) -> np.ndarray:
+    """int32 position of each value in ``index``; every value must be there (trusted constructor input)."""
+    position = index.get_indexer(values)
+    if (position < 0).any():
+        raise WorkbenchDataError(f"{what} {show(values.iloc[int(np.argmax(position < 0))])} is missing from the {what} table")
+    return position.astype(np.int32)
 
 
 def _join_side_table(table: pd.DataFrame, extra: pd.DataFrame | None, what: str) -> pd.DataFrame:
@@ -446,11 +556,3 @@ def _join_side_table(table: pd.DataFrame, extra: pd.DataFrame | None, what: str)
         raise WorkbenchDataError(f"the {what} table repeats {what}_id {dup!r}")
     extra = extra.drop(columns=[c for c in extra.columns if c in table.columns])
     return table.join(extra, how="left")
-
-
-def _categories_of(labels: pd.Series, level: str, declared: Sequence | None):
-    if level == "ordinal":
-        return tuple(labels.cat.categories)
-    if level == "nominal":
-        return tuple(declared) if declared is not None else tuple(sorted(pd.unique(labels)))
-    return None

@@ -48,19 +48,57 @@ def require_rows(frame: pd.DataFrame, *, what: str = "ratings table") -> None:
         raise WorkbenchDataError(f"the {what} is empty: no rows to work with")
 
 
-def check_ids(values: pd.Series, column: str) -> pd.Series:
-    """Identifiers must be present; they are returned as strings (the store keys on text)."""
-    missing = values.isna()
+#: ``pandas.api.types.infer_dtype`` results of object columns that hold one kind of value only.
+_ONE_KIND = {"string": "text", "integer": "number", "floating": "number", "mixed-integer-float": "number",
+             "decimal": "number", "boolean": "bool"}
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(int64 codes in order of first appearance, -1 for missing; the distinct values as an Index)."""
+    codes, uniques = pd.factorize(values)
+    if isinstance(uniques, pd.Categorical):
+        uniques = uniques.astype(uniques.categories.dtype)
+    return codes, pd.Index(uniques)
+
+
+def _merge_equal(codes: np.ndarray, uniques: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Merge distinct values that became equal (e.g. after conversion to text); order of first appearance kept."""
+    merged, distinct = pd.factorize(uniques)
+    if len(distinct) == len(uniques):
+        return codes, uniques
+    return merged[codes], pd.Index(distinct, name=uniques.name)
+
+
+def _one_kind(values: pd.Series) -> bool:
+    """True when an object column holds one kind of value that hashing cannot confuse (1 == 1.0 == True)."""
+    return values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in _ONE_KIND
+
+
+def code_ids(values: pd.Series, column: str) -> tuple[np.ndarray, pd.Index]:
+    """Identifiers coded once: (int32 codes, the distinct ids as strings in order of first appearance).
+
+    Identifiers must be present; they become strings (the store keys on text), whole floats without
+    their ``.0``. Only the distinct values are converted, so the cost is one hashing pass.
+
+    >>> codes, ids = code_ids(pd.Series([10, 20, 10]), "item")
+    >>> codes.tolist(), list(ids)
+    ([0, 1, 0], ['10', '20'])
+    """
+    if not _one_kind(values):  # mixed objects: convert every value first, as text decides identity
+        values = values.astype(str).where(values.notna())
+    codes, uniques = _factorize(values)
+    missing = codes < 0
     if missing.any():
         raise WorkbenchDataError(f"column {column!r} has missing identifiers at {describe_rows(values.index[missing])}")
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        return values.astype(str)
-    if pd.api.types.is_float_dtype(values) and (values % 1 == 0).all():
-        values = values.astype("int64")
-    return values.astype(str)
+    if pd.api.types.is_float_dtype(uniques) and (uniques % 1 == 0).all():
+        uniques = uniques.astype("int64")
+    if not pd.api.types.is_string_dtype(uniques) or uniques.dtype == object:
+        uniques = uniques.astype(str)
+    codes, uniques = _merge_equal(codes, uniques)
+    return codes.astype(np.int32), uniques
 
 
-def _kinds(values: pd.Series) -> pd.Series:
+def _kinds(values) -> pd.Series:
     """'number' or 'text' (or another type name) for each value of an object column."""
 
     def kind(v) -> str:
@@ -72,87 +110,150 @@ def _kinds(values: pd.Series) -> pd.Series:
             return "text"
         return type(v).__name__
 
-    return values.map(kind)
+    return pd.Series(values).map(kind)
 
 
-def check_labels(labels: pd.Series, level: str, categories: Sequence | None, column: str = "label") -> pd.Series:
-    """Validate and normalise a label column for ``level``; return the cleaned labels.
+def _check_one_kind(labels: pd.Series, column: str) -> str | None:
+    """The one kind of value of an object column ('number', 'text', …); raise naming rows when kinds mix."""
+    if labels.dtype != object:
+        return None
+    found = _ONE_KIND.get(pd.api.types.infer_dtype(labels, skipna=True))
+    if found is not None:
+        return found
+    kinds = _kinds(labels)  # a slow pass, only for columns that mix kinds or hold odd objects
+    counts = kinds.value_counts()
+    if len(counts) > 1:
+        minority = counts.index[-1]
+        raise WorkbenchDataError(
+            f"column {column!r} mixes label types ({', '.join(f'{k}: {n}' for k, n in counts.items())}); "
+            f"the {minority} labels are at {describe_rows(labels.index[(kinds == minority).to_numpy()])}"
+        )
+    return counts.index[0]
 
-    Nominal labels keep their values (one type per column); ordinal labels become an ordered
-    Categorical (``categories`` in order, or the sorted values); interval/ratio labels become float64.
+
+def code_labels(
+    labels: pd.Series, level: str, categories: Sequence | None, column: str = "label"
+) -> tuple[np.ndarray, tuple | None, pd.Index | None]:
+    """Validate a label column for ``level`` and code it once: ``(values, categories, shown)``.
+
+    Nominal/ordinal labels become int32 codes into ``categories`` (nominal: the declared ones or
+    the sorted distinct values; ordinal: the declared order or the sorted values); ``shown`` holds
+    the categories as the labels' own type, for display. Interval/ratio labels become float64
+    numbers (``categories`` and ``shown`` are None). Only the distinct labels are inspected.
+
+    >>> values, cats, shown = code_labels(pd.Series(["b", "a", "b"]), "nominal", None)
+    >>> values.tolist(), cats
+    ([1, 0, 1], ('a', 'b'))
     """
     check_level(level)
-    missing = labels.isna()
+    kind = _check_one_kind(labels, column)
+    numeric_level = level in ("interval", "ratio")
+    if numeric_level and pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels):
+        codes, uniques = None, None
+        missing = labels.isna().to_numpy()
+    else:
+        codes, uniques = _factorize(labels)
+        missing = codes < 0
     if missing.any():
         raise WorkbenchDataError(
             f"column {column!r} has missing (NaN) labels at {describe_rows(labels.index[missing])}; "
             "drop those rows or give them a label"
         )
-    if isinstance(labels.dtype, pd.CategoricalDtype):
-        labels = labels.astype(labels.cat.categories.dtype)
-    if labels.dtype == object:
-        kinds = _kinds(labels)
-        found = kinds.value_counts()
-        if len(found) > 1:
-            minority = found.index[-1]
-            raise WorkbenchDataError(
-                f"column {column!r} mixes label types ({', '.join(f'{k}: {n}' for k, n in found.items())}); "
-                f"the {minority} labels are at {describe_rows(labels.index[kinds == minority])}"
-            )
-        if found.index[0] == "number":
-            labels = pd.to_numeric(labels)
-    if level in ("interval", "ratio"):
-        if not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
-            bad = labels.index[pd.to_numeric(labels, errors="coerce").isna()]
-            raise WorkbenchDataError(
-                f"column {column!r} must hold numbers for the {level} level; "
-                f"non-numeric labels such as {show(labels.loc[bad[0]])} at {describe_rows(bad)}"
-            )
-        values = labels.astype("float64")
-        if not np.isfinite(values).all():
-            raise WorkbenchDataError(
-                f"column {column!r} has infinite labels at {describe_rows(values.index[~np.isfinite(values)])}"
-            )
-        if level == "ratio" and (values < 0).any():
+    if kind == "number":
+        uniques = pd.Index(pd.to_numeric(uniques))
+
+    def rows_of(unique_mask: np.ndarray) -> pd.Index:
+        return labels.index[unique_mask[codes]]
+
+    if numeric_level:
+        if codes is not None:  # labels that are not numbers (or are booleans)
+            if not pd.api.types.is_numeric_dtype(uniques) or pd.api.types.is_bool_dtype(uniques):
+                bad = rows_of(pd.isna(pd.to_numeric(uniques, errors="coerce")))
+                raise WorkbenchDataError(
+                    f"column {column!r} must hold numbers for the {level} level; "
+                    f"non-numeric labels such as {show(labels.loc[bad[0]])} at {describe_rows(bad)}"
+                )
+            values = uniques.to_numpy(dtype=np.float64)[codes]
+        else:
+            values = labels.to_numpy(dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise WorkbenchDataError(f"column {column!r} has infinite labels at {describe_rows(labels.index[~finite])}")
+        negative = values < 0
+        if level == "ratio" and negative.any():
             raise WorkbenchDataError(
                 f"ratio labels must be non-negative; column {column!r} has negative values at "
-                f"{describe_rows(values.index[values < 0])}"
+                f"{describe_rows(labels.index[negative])}"
             )
-        return values
+        return values, None, None
     if categories is not None:
         categories = list(categories)
         if len(set(categories)) != len(categories):
             raise WorkbenchDataError(f"categories {categories!r} contain repeats")
-        outside = ~labels.isin(categories)
+        outside = ~uniques.isin(categories)
         if outside.any():
-            odd = pd.unique(labels[outside])[:5]
+            odd = uniques[outside][:5]
             raise WorkbenchDataError(
                 f"column {column!r} has labels outside the declared categories {categories!r}: "
-                f"{', '.join(show(v) for v in odd)} at {describe_rows(labels.index[outside])}"
+                f"{', '.join(show(v) for v in odd)} at {describe_rows(rows_of(outside))}"
             )
-    if level == "ordinal":
-        order = categories if categories is not None else sorted(pd.unique(labels))
-        return pd.Series(pd.Categorical(labels, categories=order, ordered=True), index=labels.index, name=labels.name)
-    return labels
+        order = categories
+    else:
+        order = sorted(uniques.to_numpy())
+    shown = _shown(order, uniques)
+    position = shown.get_indexer(uniques)
+    cats = tuple(shown) if level == "ordinal" else tuple(order)
+    return position.astype(np.int32)[codes], cats, shown
 
 
-def resolve_duplicates(frame: pd.DataFrame, policy: str, keys: Sequence[str] = ("item_id", "rater_id")) -> tuple[pd.DataFrame, dict]:
-    """Apply the duplicate (item, rater) policy; return the frame and a report of what was dropped."""
+def _shown(order: list, uniques: pd.Index) -> pd.Index:
+    """The categories as an Index of the labels' own dtype when that holds them exactly."""
+    shown = pd.Index(order)
+    if shown.dtype != uniques.dtype:
+        try:
+            cast = shown.astype(uniques.dtype)
+        except (TypeError, ValueError):
+            return shown
+        if (cast == shown).all() and cast.is_unique:
+            return cast
+    return shown
+
+
+def find_duplicates(item: np.ndarray, rater: np.ndarray, n_raters: int, policy: str, rows: pd.Index, describe) -> tuple[np.ndarray | None, dict]:
+    """Repeated (item, rater) pairs found on the integer key ``item·n_raters + rater`` (one stable sort).
+
+    Returns the rows to keep (None when nothing repeats) and a report of what was dropped.
+    ``describe(position)`` names the pair of a row for the error message.
+
+    >>> keep, report = find_duplicates(np.array([0, 0, 1, 0]), np.array([0, 1, 0, 1]), 2, "last", pd.RangeIndex(4), None)
+    >>> keep.tolist(), report["duplicates_dropped"]
+    ([True, False, True, True], 1)
+    """
     if policy not in DUPLICATE_POLICIES:
         raise WorkbenchDataError(f"unknown duplicates policy {policy!r}; choose one of {', '.join(DUPLICATE_POLICIES)}")
-    repeated = frame.duplicated(list(keys), keep=False)
-    if not repeated.any():
-        return frame, {"duplicates_dropped": 0}
+    key = item.astype(np.int64) * n_raters + rater
+    order = np.argsort(key, kind="stable")  # equal keys stay in row order
+    ordered = key[order]
+    same = ordered[1:] == ordered[:-1]  # row order[k + 1] repeats row order[k]
+    if not same.any():
+        return None, {"duplicates_dropped": 0}
+    in_run = np.zeros(len(key), dtype=bool)
+    in_run[1:] |= same
+    in_run[:-1] |= same
+    repeated = np.zeros(len(key), dtype=bool)
+    repeated[order] = in_run
     if policy == "error":
-        first = frame.loc[repeated, list(keys)].iloc[0]
+        first_item, first_rater = describe(int(np.flatnonzero(repeated)[0]))
         raise WorkbenchDataError(
-            f"{int(repeated.sum())} rows repeat an (item, rater) pair, e.g. item {show(first.iloc[0])} rated by "
-            f"{show(first.iloc[1])}, at {describe_rows(frame.index[repeated])}; "
+            f"{int(repeated.sum())} rows repeat an (item, rater) pair, e.g. item {show(first_item)} rated by "
+            f"{show(first_rater)}, at {describe_rows(rows[repeated])}; "
             "pass duplicates='first' or 'last' to keep one of each"
         )
-    kept = frame[~frame.duplicated(list(keys), keep=policy)]
-    pairs = int(frame.loc[repeated, list(keys)].drop_duplicates().shape[0])
-    return kept, {"duplicates_dropped": len(frame) - len(kept), "repeated_pairs": pairs, "duplicates_policy": policy}
+    keep = np.ones(len(key), dtype=bool)
+    keep[order[1:][same] if policy == "first" else order[:-1][same]] = False
+    pairs = int(np.count_nonzero(same[1:] & ~same[:-1]) + same[0])
+    dropped = len(key) - int(keep.sum())
+    return keep, {"duplicates_dropped": dropped, "repeated_pairs": pairs, "duplicates_policy": policy}
 
 
 def as_matrix(data, what: str = "reliability_data") -> np.ndarray:
