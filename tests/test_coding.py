@@ -144,3 +144,72 @@ def test_trusted_constructor_refuses_unknown_ids():
     table = pd.DataFrame({"item_id": ["a", "b"], "rater_id": ["x", "x"], "label": ["A", "B"]})
     with pytest.raises(WorkbenchDataError, match="item 'b' is missing from the item table"):
         Ratings(table, items, raters, level="nominal", categories=("A", "B"))
+
+
+# ---------------------------------------------------------------------- to_parquet round trip
+def assert_same_ratings(a: Ratings, b: Ratings) -> None:
+    assert repr(a) == repr(b) and a.level == b.level and a.categories == b.categories and a.meta == b.meta
+    pd.testing.assert_frame_equal(a.items, b.items)
+    pd.testing.assert_frame_equal(a.raters, b.raters)
+    pd.testing.assert_frame_equal(a.ratings, b.ratings)
+    for field in ("item", "rater", "value"):
+        assert np.array_equal(getattr(a.codes, field), getattr(b.codes, field))
+
+
+@pytest.mark.parametrize("level, labels, categories", [
+    ("nominal", ["A", "B", "tie", "A", "B", "A"], None),
+    ("nominal", [0, 1, 1, 0, 1, 1], None),
+    ("ordinal", ["high", "low", "mid", "high", "low", "low"], ["low", "mid", "high", "top"]),
+    ("ordinal", [3, 1, 2, 3, 1, 1], [3, 2, 1]),
+    ("interval", [0.5, 1.25, 3.0, 0.5, -2.0, 7.0], None),
+    ("ratio", [0.5, 1.25, 3.0, 0.5, 2.0, 7.0], None),
+])
+def test_to_parquet_round_trip(tmp_path, level, labels, categories):
+    frame = pd.DataFrame({
+        "item_id": [1, 1, 2, 2, 3, 3], "rater_id": ["x", "y", "x", "z", "y", "z"], "label": labels,
+        "prompt": ["p1", "p1", "p2", "p2", "p3", "p3"], "age": [30, 40, 30, 50, 40, 50],
+        "rationale": ["r1", None, "r3", "r4", "r5", "r6"], "score": [0.1, 0.2, np.nan, 0.4, 0.5, 0.6],
+    })
+    r = workbench.read_ratings(frame, level=level, categories=categories)
+    path = tmp_path / "study.parquet"
+    r.to_parquet(path)
+    again = workbench.read_ratings(path)
+    assert_same_ratings(r, again)
+    pd.testing.assert_frame_equal(r.to_frame(), again.to_frame())
+    assert workbench.reliability(again, ci=None)["value"].equals(workbench.reliability(r, ci=None)["value"])
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically, no temporary left
+
+
+def test_to_parquet_keeps_side_table_dtypes_and_reads_chosen_columns(tmp_path):
+    study = workbench.simulate_study(seed=2, n_items=40, ratings_per_item=3, n_raters=9)
+    r = study.ratings
+    r.raters["age_band"] = r.raters["age_band"].astype("category")
+    path = tmp_path / "study.parquet"
+    r.to_parquet(path)
+    assert_same_ratings(r, workbench.read_ratings(path))
+    light = workbench.read_ratings(path, columns=[])
+    assert list(light.rating_columns.columns) == [] and light.label_counts().equals(r.label_counts())
+    plain = pd.read_parquet(path)  # still a long table for other tools
+    assert plain["item_id"].astype(str).tolist() == r.ratings["item_id"].tolist()
+
+
+def test_saved_file_refuses_conflicting_options(tmp_path):
+    path = tmp_path / "s.parquet"
+    workbench.read_ratings(pd.DataFrame({"item_id": [1, 1], "rater_id": [1, 2], "label": [1, 2]}), level="ordinal").to_parquet(path)
+    with pytest.raises(WorkbenchDataError, match="holds ordinal ratings saved by to_parquet"):
+        workbench.read_ratings(path, level="nominal")
+    with pytest.raises(WorkbenchDataError, match="item_columns= do not apply"):
+        workbench.read_ratings(path, item_columns=[])
+    counts = Ratings.from_counts(pd.DataFrame({"y": [3], "n": [1]}, index=["q"]))
+    with pytest.raises(WorkbenchDataError, match="to_parquet needs rater-level ratings"):
+        counts.to_parquet(tmp_path / "c.parquet")
+
+
+def test_read_only_named_columns(tmp_path):
+    frame = pd.DataFrame({"item_id": [1, 1], "rater_id": [1, 2], "label": ["a", "b"], "big": ["x", "y"], "keep": [1, 2]})
+    for name, writer in (("f.parquet", lambda p: frame.to_parquet(p)), ("f.csv", lambda p: frame.to_csv(p, index=False))):
+        writer(tmp_path / name)
+        r = workbench.read_ratings(tmp_path / name, columns=["keep"])
+        assert "big" not in r.to_frame().columns and "keep" in r.to_frame().columns
+        with pytest.raises(WorkbenchDataError, match=r"missing column 'kep'.*did you mean 'keep'"):
+            workbench.read_ratings(tmp_path / name, columns=["kep"])

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import tempfile
 from pathlib import Path
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..errors import WorkbenchDataError
-from .ratings import Ratings
+from .ratings import Codes, Ratings
+from .validate import require_columns
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -38,8 +44,11 @@ def _open_bytes(path: Path, n: int = 4096) -> bytes:
         raise WorkbenchDataError(f"{path.name!r} ends in .gz but is not gzip-compressed") from None
 
 
-def read_table(path) -> pd.DataFrame:
-    """Read a CSV/TSV/Parquet/JSONL file into a DataFrame, checking that it is what its name says."""
+def read_table(path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV/Parquet/JSONL file into a DataFrame, checking that it is what its name says.
+
+    ``columns``: read only these columns (each must be in the file).
+    """
     path = Path(path)
     if not path.is_file():
         raise WorkbenchDataError(f"no such file: {str(path)!r}")
@@ -48,7 +57,9 @@ def read_table(path) -> pd.DataFrame:
     if fmt == "parquet":
         if head[:4] != b"PAR1":
             raise WorkbenchDataError(f"{path.name!r} is named .parquet but is not a Parquet file (no PAR1 header)")
-        return pd.read_parquet(path)
+        if columns is not None:
+            _require_names(path, pq.read_schema(path).names, columns)
+        return pq.read_table(path, columns=columns).to_pandas()
     if head[:4] == b"PAR1" or b"\x00" in head:
         raise WorkbenchDataError(f"{path.name!r} is named .{fmt} but holds binary data (is it Parquet?)")
     try:
@@ -67,11 +78,22 @@ def read_table(path) -> pd.DataFrame:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as err:
                     raise WorkbenchDataError(f"{path.name!r} line {number} is not valid JSON: {err.msg}") from None
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if columns is not None:
+            _require_names(path, frame.columns, columns)
+            frame = frame[list(columns)]
+        return frame
+    sep = "\t" if fmt == "tsv" else ","
     try:
-        return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+        if columns is not None:
+            _require_names(path, pd.read_csv(path, sep=sep, nrows=0).columns, columns)
+        return pd.read_csv(path, sep=sep, usecols=columns)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise WorkbenchDataError(f"{path.name!r} could not be parsed as {fmt.upper()}: {err}") from None
+
+
+def _require_names(path: Path, present, columns: Sequence[str]) -> None:
+    require_columns(pd.DataFrame(columns=list(present)), columns, what=f"file {path.name!r}")
 
 
 def read_ratings(
@@ -80,9 +102,10 @@ def read_ratings(
     item: str = "item_id",
     rater: str = "rater_id",
     label: str = "label",
-    level: str = "nominal",
+    level: str | None = None,
     categories: Sequence | None = None,
     duplicates: str = "error",
+    columns: Sequence[str] | None = None,
     **options,
 ) -> Ratings:
     """Read annotator-level ratings from a file (CSV/TSV/Parquet/JSONL, optionally .gz) or a DataFrame.
@@ -93,12 +116,16 @@ def read_ratings(
         A long table with one row per (item, rater) rating.
     item, rater, label : str
         Names of the item, rater and label columns.
-    level : {"nominal", "ordinal", "interval", "ratio"}
-        Level of measurement of the label.
+    level : {"nominal", "ordinal", "interval", "ratio"}, optional
+        Level of measurement of the label (default nominal; a file written by
+        :meth:`Ratings.to_parquet` keeps its own).
     categories : sequence, optional
         Allowed labels; for ordinal data, their order (lowest first).
     duplicates : {"error", "first", "last"}
         What to do with repeated (item, rater) rows.
+    columns : sequence of str, optional
+        Extra columns to read besides the item, rater and label columns (default: all); Parquet
+        files then read only those columns.
     **options
         Passed to :meth:`Ratings.from_frame` (``items=``, ``raters=``, ``item_columns=``, …).
 
@@ -111,11 +138,157 @@ def read_ratings(
     """
     if isinstance(source, pd.DataFrame):
         frame, meta = source, {"source": "DataFrame"}
+        if columns is not None:
+            require_columns(frame, columns)
+            frame = frame[[c for c in frame.columns if c in {item, rater, label, *columns}]]
     elif isinstance(source, (str, Path)):
-        frame, meta = read_table(source), {"source": str(source)}
+        saved = _saved_file(Path(source), level, categories, options)
+        if saved is not None:
+            return read_saved(Path(source), saved, columns)
+        needed = None if columns is None else list(dict.fromkeys([item, rater, label, *columns]))
+        frame, meta = read_table(source, columns=needed), {"source": str(source)}
     else:
         raise WorkbenchDataError(f"read_ratings takes a file path or a DataFrame, got {type(source).__name__}")
     return Ratings.from_frame(
-        frame, item=item, rater=rater, label=label, level=level, categories=categories, duplicates=duplicates,
-        meta=meta, **options,
+        frame, item=item, rater=rater, label=label, level=level or "nominal", categories=categories,
+        duplicates=duplicates, meta=meta, **options,
     )
+
+
+def _saved_file(path: Path, level, categories, options: dict) -> dict | None:
+    """The metadata of a file written by ``to_parquet`` (None for other files); refuses options that would change it."""
+    if not path.is_file() or file_format(path) != "parquet" or _open_bytes(path, 4) != b"PAR1":
+        return None
+    info = saved_info(path)
+    if info is None:
+        return None
+    if level is not None and level != info["level"]:
+        raise WorkbenchDataError(f"{path.name!r} holds {info['level']} ratings saved by to_parquet; omit level= or pass level={info['level']!r}")
+    if categories is not None and list(categories) != info["categories"]:
+        raise WorkbenchDataError(f"{path.name!r} holds categories {info['categories']!r} saved by to_parquet; omit categories=")
+    if options:
+        raise WorkbenchDataError(f"{path.name!r} is a Ratings saved by to_parquet; {', '.join(options)}= do not apply to it")
+    return info
+
+
+# ---------------------------------------------------------------------- saved Ratings (to_parquet)
+#: Schema metadata key of a Parquet file written by :meth:`Ratings.to_parquet`.
+SAVED_KEY = b"workbench.ratings"
+SAVED_FORMAT = 1
+_HIDDEN = "__workbench_"
+
+
+def _padded(array: pa.ChunkedArray | pa.Array, n: int) -> pa.Array:
+    """An array of length ``n``: ``array`` followed by nulls (side tables ride along the long table)."""
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return pa.concat_arrays([array, pa.nulls(n - len(array), array.type)]) if len(array) < n else array
+
+
+def _arrow(frame: pd.DataFrame, what: str, index: bool) -> pa.Table:
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=index)
+    except (pa.ArrowException, TypeError, ValueError) as err:
+        raise WorkbenchDataError(f"the {what} cannot be written to Parquet: {err}") from None
+
+
+def _json_value(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise WorkbenchDataError(f"meta value {value!r} cannot be saved to Parquet (not JSON)")
+
+
+def write_ratings(ratings: Ratings, path) -> Path:
+    """Write ``ratings`` to one Parquet file that :func:`read_ratings` reopens as the same Ratings.
+
+    The file is a readable long table (``item_id, rater_id, label`` dictionary-encoded, per-rating
+    columns) plus the codes, the item and rater tables (null-padded columns) and, in the schema
+    metadata, the level, categories and ``meta``. Written to a temporary file, then renamed.
+    """
+    ratings._need_raters("to_parquet")
+    path = Path(path)
+    codes = ratings.codes
+    n = len(codes.item)
+    shown = ratings._shown
+    columns = {
+        "item_id": pa.DictionaryArray.from_arrays(pa.array(codes.item), pa.array(codes.items)),
+        "rater_id": pa.DictionaryArray.from_arrays(pa.array(codes.rater), pa.array(codes.raters)),
+        "label": pa.array(codes.value) if shown is None else pa.DictionaryArray.from_arrays(pa.array(codes.value), pa.array(shown)),
+    }
+    extras = _arrow(ratings.rating_columns, "per-rating columns", index=False)
+    columns.update(zip(extras.column_names, extras.columns))
+    columns[_HIDDEN + "item"] = pa.array(codes.item)
+    columns[_HIDDEN + "rater"] = pa.array(codes.rater)
+    columns[_HIDDEN + "label"] = pa.array(codes.value)
+    info = {
+        "format": SAVED_FORMAT, "level": ratings.level, "n_ratings": n,
+        "categories": None if shown is None else shown.tolist(),
+        "categories_dtype": None if shown is None else str(shown.dtype),
+        "ratings": {"columns": extras.column_names, "pandas": extras.schema.metadata[b"pandas"].decode()},
+        "meta": ratings.meta,
+    }
+    for side, frame in (("items", ratings.items), ("raters", ratings.raters)):
+        table = _arrow(frame, f"{side[:-1]} table", index=True)
+        if len(frame) > n:
+            raise WorkbenchDataError(f"the {side[:-1]} table has more rows ({len(frame)}) than there are ratings ({n})")
+        for k, column in enumerate(table.columns):
+            columns[f"{_HIDDEN}{side}_{k}"] = _padded(column, n)
+        info[side] = {"columns": table.column_names, "rows": len(frame), "pandas": table.schema.metadata[b"pandas"].decode()}
+    table = pa.table(columns).replace_schema_metadata({SAVED_KEY: json.dumps(info, default=_json_value).encode()})
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        pq.write_table(table, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
+
+
+def saved_info(path: Path) -> dict | None:
+    """The workbench metadata of a Parquet file written by ``to_parquet`` (None for any other file)."""
+    metadata = pq.read_schema(path).metadata or {}
+    if SAVED_KEY not in metadata:
+        return None
+    info = json.loads(metadata[SAVED_KEY])
+    if info.get("format") != SAVED_FORMAT:
+        raise WorkbenchDataError(f"{path.name!r} was saved in workbench format {info.get('format')!r}; this version reads {SAVED_FORMAT}")
+    return info
+
+
+def _pandas(table: pa.Table, pandas_metadata: str) -> pd.DataFrame:
+    return table.replace_schema_metadata({b"pandas": pandas_metadata.encode()}).to_pandas()
+
+
+def read_saved(path: Path, info: dict, columns: Sequence[str] | None = None) -> Ratings:
+    """Reopen a Ratings written by ``to_parquet``: the codes and side tables are read, not recomputed.
+
+    Only a schema check is made (columns present, codes within range); ``columns`` picks the
+    per-rating columns to read (default: all).
+    """
+    extras = info["ratings"]["columns"] if columns is None else [c for c in info["ratings"]["columns"] if c in columns]
+    sides = {side: [f"{_HIDDEN}{side}_{k}" for k in range(len(info[side]["columns"]))] for side in ("items", "raters")}
+    wanted = [_HIDDEN + "item", _HIDDEN + "rater", _HIDDEN + "label", *extras, *sides["items"], *sides["raters"]]
+    present = set(pq.read_schema(path).names)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise WorkbenchDataError(f"{path.name!r} is a damaged workbench file: column {missing[0]!r} is missing")
+    table = pq.read_table(path, columns=wanted)
+    if table.num_rows != info["n_ratings"]:
+        raise WorkbenchDataError(f"{path.name!r} is a damaged workbench file: {table.num_rows} rows, expected {info['n_ratings']}")
+    tables = {}
+    for side, names in sides.items():
+        part = pa.table([table.column(c).slice(0, info[side]["rows"]) for c in names], names=info[side]["columns"])
+        tables[side] = _pandas(part, info[side]["pandas"])
+    item = table.column(_HIDDEN + "item").to_numpy()
+    rater = table.column(_HIDDEN + "rater").to_numpy()
+    value = table.column(_HIDDEN + "label").to_numpy()
+    shown = None if info["categories"] is None else pd.Index(info["categories"], dtype=info["categories_dtype"])
+    for what, code, n in (("item", item, len(tables["items"])), ("rater", rater, len(tables["raters"])),
+                          ("label", value if shown is not None else None, 0 if shown is None else len(shown))):
+        if code is not None and len(code) and (code.min() < 0 or code.max() >= n):
+            raise WorkbenchDataError(f"{path.name!r} is a damaged workbench file: {what} codes out of range")
+    rating_columns = _pandas(table.select(extras), info["ratings"]["pandas"]) if extras else pd.DataFrame(index=pd.RangeIndex(len(item)))
+    categories = None if shown is None else tuple(shown)
+    codes = Codes(item, rater, value, tables["items"].index, tables["raters"].index, categories)
+    return Ratings._coded(codes, rating_columns, tables["items"], tables["raters"], level=info["level"], shown=shown, meta=info["meta"])

@@ -345,6 +345,23 @@ class Ratings:
                 parts.append(side.take(code).set_axis(long.index))
         return pd.concat(parts, axis=1) if len(parts) > 1 else long.copy()
 
+    def to_parquet(self, path) -> None:
+        """Save to one Parquet file; :func:`workbench.read_ratings` reopens it as the same Ratings, fast.
+
+        The file also reads as a plain long table elsewhere (``item_id, rater_id, label`` and the
+        per-rating columns, next to ``__workbench_*`` columns that hold the codes and side tables).
+
+        >>> import tempfile, pathlib, workbench
+        >>> r = workbench.simulate_study(seed=0, n_items=20, ratings_per_item=3, n_raters=6).ratings
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "study.parquet"
+        >>> r.to_parquet(path)
+        >>> workbench.read_ratings(path).to_frame().equals(r.to_frame())
+        True
+        """
+        from .io import write_ratings  # io builds on this module
+
+        write_ratings(self, path)
+
     # ------------------------------------------------------------------ coded form for kernels
     @property
     def codes(self) -> Codes:

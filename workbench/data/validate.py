@@ -202,8 +202,7 @@ def code_labels(
         order = sorted(uniques.to_numpy())
     shown = _shown(order, uniques)
     position = shown.get_indexer(uniques)
-    cats = tuple(shown) if level == "ordinal" else tuple(order)
-    return position.astype(np.int32)[codes], cats, shown
+    return position.astype(np.int32)[codes], tuple(shown), shown
 
 
 def _shown(order: list, uniques: pd.Index) -> pd.Index:
