@@ -18,7 +18,6 @@ from ..data.validate import as_matrix, check_level
 from ..errors import UndefinedMetricWarning, WorkbenchDataError, show
 from ..kernels.agreement import (
     REASONS,
-    AlphaCategorical,
     AlphaInterval,
     CohenKappa,
     PercentAgreement,
@@ -27,6 +26,7 @@ from ..kernels.agreement import (
 )
 from ..kernels.coefficients import WEIGHTS, KappaFamily
 from ..kernels.device import DTYPE, resolve_device, to_tensor
+from ..kernels.inputs import alpha_kernel, as_numbers, moments_from_counts
 
 COHEN_WEIGHTS = (None, *WEIGHTS)
 #: Chance agreement of fleiss_kappa: per-item shares averaged over items (Gwet, irrCAC) or pooled ratings.
@@ -40,14 +40,6 @@ def finish(value: torch.Tensor, reason: torch.Tensor, what: str) -> float:
         warnings.warn(f"{what} is undefined: {REASONS[code]}", UndefinedMetricWarning, stacklevel=3)
         return float("nan")
     return float(value)
-
-
-def _numeric(values: np.ndarray, level: str, what: str) -> np.ndarray:
-    try:
-        return values.astype(np.float64)
-    except (TypeError, ValueError):
-        odd = next(v for v in values if not isinstance(v, (int, float, np.number)))
-        raise WorkbenchDataError(f"{what} holds non-numeric values such as {show(odd)}; the {level} level needs numbers") from None
 
 
 def _domain_codes(values: np.ndarray, value_domain, level: str, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -70,12 +62,6 @@ def _domain_codes(values: np.ndarray, value_domain, level: str, what: str) -> tu
         return codes.astype(np.int64, copy=False), domain
     codes, domain = pd.factorize(values, sort=True)  # hashing: O(n), sorts only the distinct values
     return codes.astype(np.int64, copy=False), np.asarray(domain)
-
-
-def alpha_kernel(level: str, domain: np.ndarray, device) -> AlphaCategorical:
-    """The categorical alpha kernel for ``level`` over ``domain`` (numbers needed for ratio only)."""
-    values = to_tensor(_numeric(domain, level, "value_domain"), device=device) if level == "ratio" else None
-    return AlphaCategorical(level, len(domain), values, device=device)
 
 
 def krippendorff_alpha(
@@ -139,7 +125,7 @@ def _alpha_from_matrix(matrix: np.ndarray, level: str, value_domain, device):
     unit = to_tensor(np.nonzero(present)[1], device=device)  # unit of each present value (rater-major order)
     values = matrix[present]
     if level in ("interval", "ratio"):
-        values = _numeric(values, level, "reliability_data")
+        values = as_numbers(values, level, "reliability_data")
         if level == "ratio" and (values < 0).any():
             raise WorkbenchDataError("ratio data must be non-negative; reliability_data has negative values")
     if level == "interval":
@@ -160,7 +146,7 @@ def _alpha_from_counts(counts: np.ndarray, level: str, value_domain, device):
     counts = to_tensor(counts, dtype=DTYPE, device=device)
     if level == "interval":
         kernel = AlphaInterval()
-        values = to_tensor(_numeric(domain, level, "value_domain"), dtype=DTYPE, device=device)
+        values = to_tensor(as_numbers(domain, level, "value_domain"), dtype=DTYPE, device=device)
         return kernel, kernel.total_stats(moments_from_counts(counts, values))
     kernel = alpha_kernel(level, domain, device)
     return kernel, kernel.total_stats(counts)
@@ -214,17 +200,6 @@ def _dense_numeric(data: np.ndarray, level: str, device):
     counts = to_tensor(np.stack([c for c, u in zip(columns, used) if u], axis=1), dtype=DTYPE, device=device)
     kernel = alpha_kernel(level, grid[used], device)
     return kernel, kernel.total_stats(counts)
-
-
-def moments_from_counts(counts: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """Per-item (count, sum, squared deviations) of centred values from an items × values count matrix."""
-    m = counts.sum(dim=1)
-    centre = (counts.sum(dim=0) @ values) / m.sum().clamp(min=1)
-    v = values - centre
-    total = counts @ v
-    mean = total / m.clamp(min=1)
-    squares = (counts * (v[None, :] - mean[:, None]) ** 2).sum(dim=1)
-    return torch.stack([m, total, squares], dim=1)
 
 
 def _counts(data, what: str) -> np.ndarray:

@@ -25,6 +25,7 @@ from ..kernels.agreement import (
     interval_moments,
 )
 from ..kernels.device import DTYPE, resolve_device, to_tensor
+from ..kernels.inputs import alpha_kernel, moments_from_counts
 from ..kernels.resampling import (
     bca_interval,
     bootstrap_sums,
@@ -35,7 +36,6 @@ from ..kernels.resampling import (
     slice_sums,
 )
 from . import coefficients
-from .agreement import alpha_kernel, moments_from_counts
 
 METRICS = ("alpha", "cohen", "percent_agreement", *coefficients.COEFFICIENTS)
 RESAMPLE = ("items", "raters")
