@@ -213,3 +213,25 @@ def test_read_only_named_columns(tmp_path):
         assert "big" not in r.to_frame().columns and "keep" in r.to_frame().columns
         with pytest.raises(WorkbenchDataError, match=r"missing column 'kep'.*did you mean 'keep'"):
             workbench.read_ratings(tmp_path / name, columns=["kep"])
+
+
+def test_parquet_text_read_through_row_group_dictionaries_equals_frame(tmp_path):
+    """Many row groups, each with its own dictionary: the shared codes equal those of the DataFrame."""
+    rng = np.random.default_rng(0)
+    n = 500
+    frame = pd.DataFrame({
+        "item_id": [f"it{k}" for k in rng.integers(0, 90, n)], "rater_id": [f"r{k}" for k in rng.integers(0, 30, n)],
+        "label": rng.choice(["A", "B", "tie"], n), "note": [None if k % 7 == 0 else f"n{k % 11}" for k in range(n)],
+    })
+    frame["group"] = frame["rater_id"].map(lambda r: f"g{int(r[1:]) % 3}")
+    path = tmp_path / "long.parquet"
+    frame.to_parquet(path, row_group_size=37)
+    from_file = workbench.read_ratings(path, duplicates="last")
+    from_frame = workbench.read_ratings(frame, duplicates="last")
+    assert_same_ratings(from_file.__class__._coded(from_file.codes, from_file.rating_columns, from_file.items,
+                                                   from_file.raters, level="nominal", meta=from_frame.meta), from_frame)
+    assert from_file.raters["group"].dtype == from_frame.raters["group"].dtype
+    broken = frame.assign(rater_id=frame["rater_id"].where(frame.index != 40))
+    broken.to_parquet(path, row_group_size=37)
+    with pytest.raises(WorkbenchDataError, match="column 'rater_id' has missing identifiers at row 40"):
+        workbench.read_ratings(path)

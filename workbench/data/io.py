@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import WorkbenchDataError
@@ -44,10 +45,11 @@ def _open_bytes(path: Path, n: int = 4096) -> bytes:
         raise WorkbenchDataError(f"{path.name!r} ends in .gz but is not gzip-compressed") from None
 
 
-def read_table(path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_table(path, columns: Sequence[str] | None = None, text_as_categories: bool = False) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet/JSONL file into a DataFrame, checking that it is what its name says.
 
-    ``columns``: read only these columns (each must be in the file).
+    ``columns``: read only these columns (each must be in the file). ``text_as_categories``: Parquet
+    text columns come back as Categoricals read from the file's dictionaries (no string per row).
     """
     path = Path(path)
     if not path.is_file():
@@ -59,7 +61,7 @@ def read_table(path, columns: Sequence[str] | None = None) -> pd.DataFrame:
             raise WorkbenchDataError(f"{path.name!r} is named .parquet but is not a Parquet file (no PAR1 header)")
         if columns is not None:
             _require_names(path, pq.read_schema(path).names, columns)
-        return pq.read_table(path, columns=columns).to_pandas()
+        return _read_parquet(path, columns, text_as_categories)
     if head[:4] == b"PAR1" or b"\x00" in head:
         raise WorkbenchDataError(f"{path.name!r} is named .{fmt} but holds binary data (is it Parquet?)")
     try:
@@ -90,6 +92,52 @@ def read_table(path, columns: Sequence[str] | None = None) -> pd.DataFrame:
         return pd.read_csv(path, sep=sep, usecols=columns)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise WorkbenchDataError(f"{path.name!r} could not be parsed as {fmt.upper()}: {err}") from None
+
+
+#: ``DataFrame.attrs`` key naming the text columns ``read_table(..., text_as_categories=True)`` turned into Categoricals.
+TEXT_AS_CATEGORIES = "workbench_text_as_categories"
+
+
+def _read_parquet(path: Path, columns: Sequence[str] | None, text_as_categories: bool) -> pd.DataFrame:
+    if not text_as_categories:
+        return pq.read_table(path, columns=columns).to_pandas()
+    schema = pq.read_schema(path)
+    index_columns = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+    names = list(columns) if columns is not None else [n for n in schema.names if n not in index_columns]
+    text = [n for n in names if pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(schema.field(n).type)]
+    table = pq.read_table(path, columns=None if columns is None else list(columns), read_dictionary=text)
+    rest = table.drop_columns(text)
+    frame = rest.to_pandas() if rest.num_columns else pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    for name in text:
+        frame[name] = _categorical(table.column(name))
+    frame = frame[names]
+    frame.attrs[TEXT_AS_CATEGORIES] = text
+    return frame
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """One Categorical from a dictionary-read column whose row groups each carry their own dictionary.
+
+    The chunk dictionaries are encoded together once (distinct values only), then each chunk's
+    indices are mapped into that shared dictionary; missing values get code -1.
+    """
+    chunks = column.chunks
+    if not chunks:
+        return pd.Categorical([])
+    stacked = pa.chunked_array([chunk.dictionary for chunk in chunks], type=column.type.value_type).dictionary_encode()
+    shared = np.concatenate([chunk.indices.to_numpy() for chunk in stacked.chunks])
+    offsets = np.cumsum([0] + [len(chunk.dictionary) for chunk in chunks])
+    codes = np.empty(len(column), dtype=np.int32)
+    start = 0
+    for offset, chunk in zip(offsets, chunks):
+        if chunk.null_count:
+            local = pc.fill_null(chunk.indices, -1).to_numpy()
+            codes[start : start + len(chunk)] = np.where(local < 0, -1, shared[offset + local])
+        else:
+            np.take(shared, chunk.indices.to_numpy() + offset, out=codes[start : start + len(chunk)])
+        start += len(chunk)
+    dictionary = stacked.chunk(0).dictionary if stacked.num_chunks else pa.array([], type=column.type.value_type)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(dictionary.to_pandas()))
 
 
 def _require_names(path: Path, present, columns: Sequence[str]) -> None:
@@ -146,13 +194,18 @@ def read_ratings(
         if saved is not None:
             return read_saved(Path(source), saved, columns)
         needed = None if columns is None else list(dict.fromkeys([item, rater, label, *columns]))
-        frame, meta = read_table(source, columns=needed), {"source": str(source)}
+        frame, meta = read_table(source, columns=needed, text_as_categories=True), {"source": str(source)}
     else:
         raise WorkbenchDataError(f"read_ratings takes a file path or a DataFrame, got {type(source).__name__}")
-    return Ratings.from_frame(
+    text = frame.attrs.pop(TEXT_AS_CATEGORIES, [])
+    ratings = Ratings.from_frame(
         frame, item=item, rater=rater, label=label, level=level or "nominal", categories=categories,
         duplicates=duplicates, meta=meta, **options,
     )
+    for table in (ratings.items, ratings.raters, ratings.rating_columns):  # text read as categories is text again
+        for name in set(text) & set(table.columns):
+            table[name] = table[name].astype(table[name].cat.categories.dtype)
+    return ratings
 
 
 def _saved_file(path: Path, level, categories, options: dict) -> dict | None:

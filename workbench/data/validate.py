@@ -56,9 +56,10 @@ _ONE_KIND = {"string": "text", "integer": "number", "floating": "number", "mixed
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """(int64 codes in order of first appearance, -1 for missing; the distinct values as an Index)."""
     codes, uniques = pd.factorize(values)
-    if isinstance(uniques, pd.Categorical):
+    uniques = pd.Index(uniques)
+    if isinstance(uniques.dtype, pd.CategoricalDtype):
         uniques = uniques.astype(uniques.categories.dtype)
-    return codes, pd.Index(uniques)
+    return codes, uniques
 
 
 def _merge_equal(codes: np.ndarray, uniques: pd.Index) -> tuple[np.ndarray, pd.Index]:
