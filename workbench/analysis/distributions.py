@@ -73,6 +73,16 @@ def _shape(value: np.ndarray, index, name: str):
     return pd.Series(value, index=index, name=name) if index is not None else value
 
 
+def _tied(is_top: np.ndarray, ties: np.ndarray, categories: pd.Index) -> np.ndarray:
+    """``"a|b"`` naming the tied top categories of each tied row (None elsewhere); one string per distinct pattern."""
+    tied = np.full(len(ties), None, dtype=object)
+    if ties.any():
+        patterns, which = np.unique(is_top[ties], axis=0, return_inverse=True)
+        names = np.array(["|".join(map(str, categories[pattern])) for pattern in patterns], dtype=object)
+        tied[ties] = names[which.ravel()]
+    return tied
+
+
 def item_table(ratings: Ratings) -> pd.DataFrame:
     """One row per item: ratings, counts and shares per category, majority, entropy, agreement.
 
@@ -114,9 +124,7 @@ def item_table(ratings: Ratings) -> pd.DataFrame:
         ties = is_top.sum(axis=1) > 1
         out["majority"] = counts.idxmax(axis=1).astype(object).where(~ties)
         out["majority_tie"] = ties
-        out["tied"] = [
-            "|".join(map(str, counts.columns[row])) if tie else None for row, tie in zip(is_top.to_numpy(), ties)
-        ]
+        out["tied"] = _tied(is_top.to_numpy(), ties.to_numpy(), counts.columns)
         probs = to_tensor(shares.to_numpy(dtype=np.float64), dtype=DTYPE)
         out["entropy_bits"] = entropy_bits(probs).numpy()
         out["entropy_norm"] = out["entropy_bits"] / np.log2(counts.shape[1]) if counts.shape[1] > 1 else 0.0
