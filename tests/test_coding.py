@@ -235,3 +235,14 @@ def test_parquet_text_read_through_row_group_dictionaries_equals_frame(tmp_path)
     broken.to_parquet(path, row_group_size=37)
     with pytest.raises(WorkbenchDataError, match="column 'rater_id' has missing identifiers at row 40"):
         workbench.read_ratings(path)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=40), st.integers(51, 400))
+def test_slice_rows_by_presence_table_equal_sorted_hashing(keys, n_keys):
+    from workbench.analysis.reliability import _rank
+
+    key = np.array(keys, dtype=np.int64)
+    expected_rank, expected_keys = pd.factorize(key, sort=True)
+    rank, distinct = _rank(key, n_keys)
+    assert np.array_equal(rank, expected_rank) and np.array_equal(distinct, expected_keys)

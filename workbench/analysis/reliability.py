@@ -113,7 +113,7 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
     else:
         slice_of_rating = slice_code[codes.rater] if per == "rater" else slice_code
         key = slice_of_rating * n_items + codes.item
-        row, unique_keys = pd.factorize(key, sort=True)  # hashing, O(ratings); rows end up sorted by slice
+        row, unique_keys = _rank(key, len(slices) * n_items)  # rows = (slice, item) pairs, sorted by slice then item
         n_rows = len(unique_keys)
         bounds = np.searchsorted(unique_keys // n_items, np.arange(len(slices) + 1))
     domain = _domain(ratings, level)
@@ -125,6 +125,19 @@ def _code(ratings: Ratings, metric: str, level: str, by: str | None) -> _Coded:
         value = codes.value
     rater_slices = by is not None and by not in ratings.items.columns and by in ratings.raters.columns
     return _Coded(row, value, codes.rater, None, n_rows, bounds, slices, domain, rater_slices)
+
+
+def _rank(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rank of each key among the distinct keys, the distinct keys sorted) for keys in ``[0, n_keys)``.
+
+    A presence table when it is small next to the keys (no hashing, no sort), else sorted hashing.
+    """
+    if n_keys > 4 * len(key):
+        return pd.factorize(key, sort=True)
+    present = np.zeros(n_keys, dtype=bool)
+    present[key] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return rank[key], np.flatnonzero(present)
 
 
 def _domain(ratings: Ratings, level: str) -> np.ndarray:
