@@ -246,3 +246,15 @@ def test_slice_rows_by_presence_table_equal_sorted_hashing(keys, n_keys):
     expected_rank, expected_keys = pd.factorize(key, sort=True)
     rank, distinct = _rank(key, n_keys)
     assert np.array_equal(rank, expected_rank) and np.array_equal(distinct, expected_keys)
+
+
+def test_pairs_on_codes_equal_string_crosstab():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"item_id": rng.integers(0, 40, 400), "rater_id": rng.integers(0, 25, 400),
+                          "label": rng.choice(["A", "B", "tie"], 400, p=[0.5, 0.4, 0.1])})
+    r = workbench.read_ratings(frame, duplicates="first")
+    table = reference(frame, "first")
+    counts = pd.crosstab(table["item_id"], table["label"]).reindex(index=r.items.index, columns=["A", "B", "tie"], fill_value=0)
+    pairs = r.pairs()
+    assert (pairs["n_a"] == counts["A"]).all() and (pairs["n_b"] == counts["B"]).all() and (pairs["n_tie"] == counts["tie"]).all()
+    assert np.allclose(pairs["p_a"], (counts["A"] + counts["tie"] / 2) / counts.sum(axis=1))
