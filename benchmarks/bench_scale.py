@@ -32,32 +32,35 @@ GROUPS = ("g1", "g2", "g3")
 
 
 def make_study_file(path: Path, n_items: int, n_raters: int = 20_000, per_item: int = 10, seed: int = 0,
-                    repeat_share: float = 0.0005) -> None:
-    """Write the benchmark's long table to ``path`` (Parquet), deterministic for a seed."""
+                    repeat_share: float = 0.0005, batch_items: int = 1_000_000) -> None:
+    """Write the benchmark's long table to ``path`` (Parquet), deterministic for a seed, a batch of items at a time."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
-    item = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
-    start = rng.integers(0, n_raters, n_items)
-    rater = ((start[:, None] + np.arange(per_item) * 2003) % n_raters).ravel()  # distinct raters per item
-    repeat = rng.choice(np.arange(1, len(item)), int(len(item) * repeat_share), replace=False)
-    repeat = repeat[item[repeat] == item[repeat - 1]]
-    rater[repeat] = rater[repeat - 1]  # the same rater again on the same item
-    truth = rng.integers(0, len(LABELS), n_items)[item]
-    label = np.where(rng.random(len(item)) < 0.6, truth, rng.integers(0, len(LABELS), len(item)))
     group = rng.integers(0, len(GROUPS), n_raters)
+    item_names = pa.array([f"it{k:0{len(str(n_items - 1))}d}" for k in range(n_items)])
+    rater_names = pa.array([f"r{k:0{len(str(n_raters - 1))}d}" for k in range(n_raters)])
 
     def text(codes: np.ndarray, names) -> pa.Array:
-        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(names)).cast(pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), names).cast(pa.string())
 
-    item_names = [f"it{k:0{len(str(n_items - 1))}d}" for k in range(n_items)]
-    rater_names = [f"r{k:0{len(str(n_raters - 1))}d}" for k in range(n_raters)]
-    table = pa.table({
-        "item_id": text(item, item_names), "rater_id": text(rater, rater_names),
-        "label": text(label, LABELS), "group": text(group[rater], GROUPS),
-    })
-    pq.write_table(table, path)
+    schema = pa.schema([(name, pa.string()) for name in ("item_id", "rater_id", "label", "group")])
+    with pq.ParquetWriter(path, schema) as writer:
+        for first in range(0, n_items, batch_items):
+            size = min(batch_items, n_items - first)
+            item = np.repeat(np.arange(first, first + size, dtype=np.int64), per_item)
+            start = rng.integers(0, n_raters, size)
+            rater = ((start[:, None] + np.arange(per_item) * 2003) % n_raters).ravel()  # distinct raters per item
+            repeat = rng.choice(len(item) - 1, int(len(item) * repeat_share), replace=False) + 1
+            repeat = repeat[item[repeat] == item[repeat - 1]]
+            rater[repeat] = rater[repeat - 1]  # the same rater again on the same item
+            truth = np.repeat(rng.integers(0, len(LABELS), size), per_item)
+            label = np.where(rng.random(len(item)) < 0.6, truth, rng.integers(0, len(LABELS), len(item)))
+            writer.write_table(pa.table({
+                "item_id": text(item, item_names), "rater_id": text(rater, rater_names),
+                "label": text(label, pa.array(LABELS)), "group": text(group[rater], pa.array(GROUPS)),
+            }, schema=schema))
 
 
 PRELUDE = """

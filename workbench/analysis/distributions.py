@@ -77,7 +77,12 @@ def _tied(is_top: np.ndarray, ties: np.ndarray, categories: pd.Index) -> np.ndar
     """``"a|b"`` naming the tied top categories of each tied row (None elsewhere); one string per distinct pattern."""
     tied = np.full(len(ties), None, dtype=object)
     if ties.any():
-        patterns, which = np.unique(is_top[ties], axis=0, return_inverse=True)
+        rows = is_top[ties]
+        if rows.shape[1] <= 62:  # each pattern as the bits of one integer: a 1-D unique
+            _, first, which = np.unique(rows @ (1 << np.arange(rows.shape[1], dtype=np.int64)), return_index=True, return_inverse=True)
+            patterns = rows[first]
+        else:
+            patterns, which = np.unique(rows, axis=0, return_inverse=True)
         names = np.array(["|".join(map(str, categories[pattern])) for pattern in patterns], dtype=object)
         tied[ties] = names[which.ravel()]
     return tied
