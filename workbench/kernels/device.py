@@ -26,10 +26,19 @@ DTYPE = torch.float64
 
 
 def to_tensor(array, dtype=None, device=None) -> torch.Tensor:
-    """``torch.as_tensor`` for NumPy/pandas data, copying read-only arrays (pandas copy-on-write views)."""
+    """``torch.as_tensor`` for NumPy/pandas data, copying read-only arrays (pandas copy-on-write views).
+
+    Narrow integer arrays (the int32 codes a Ratings keeps) become int64, torch's index type,
+    unless ``dtype`` says otherwise.
+
+    >>> to_tensor(np.array([0, 2], dtype=np.int32)).dtype
+    torch.int64
+    """
     if isinstance(array, torch.Tensor):
         return array.to(dtype=dtype or array.dtype, device=device or array.device)
     array = np.asarray(array)
+    if dtype is None and array.dtype.kind in "iu" and array.dtype.itemsize < 8:
+        dtype = torch.int64
     if not array.flags.writeable:
         array = array.copy()
     return torch.as_tensor(array, dtype=dtype, device=device)
