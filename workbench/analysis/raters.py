@@ -13,8 +13,8 @@ from ..data.validate import check_level
 from ..errors import WorkbenchDataError
 from ..kernels.agreement import AlphaInterval, CohenKappa, PercentAgreement, category_counts, interval_moments
 from ..kernels.device import DTYPE, resolve_device, to_tensor
+from ..kernels.inputs import alpha_kernel
 from . import coefficients
-from .agreement import alpha_kernel
 
 #: Metrics whose leave-one-rater-out change rater_table computes (per-item statistics of counts or moments).
 LOO_METRICS = ("alpha", "percent_agreement", *coefficients.KAPPA_FAMILY)
