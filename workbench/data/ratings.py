@@ -174,8 +174,10 @@ class Ratings:
         value_codes: dict = {}  # each extra column is coded at most once
 
         def constant_within(group: np.ndarray, name: str) -> bool:
-            if name not in value_codes:
-                value_codes[name] = pd.factorize(column(name), use_na_sentinel=False)[0]
+            if name not in value_codes:  # any coding will do (missing is a value of its own)
+                values = column(name)
+                categorical = isinstance(values.dtype, pd.CategoricalDtype)
+                value_codes[name] = values.cat.codes.to_numpy() if categorical else pd.factorize(values, use_na_sentinel=False)[0]
             return _constant_within(group, value_codes[name])
 
         extra = [c for c in frame.columns if c not in names]

@@ -54,12 +54,32 @@ _ONE_KIND = {"string": "text", "integer": "number", "floating": "number", "mixed
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """(int64 codes in order of first appearance, -1 for missing; the distinct values as an Index)."""
+    """(integer codes in order of first appearance, -1 for missing; the distinct values as an Index).
+
+    A Categorical whose codes already follow first appearance (as dictionary-read Parquet text
+    does) keeps them: one vectorised check instead of hashing.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        if _in_first_appearance_order(codes):
+            return codes, pd.Index(values.cat.categories[: int(codes.max(initial=-1)) + 1])
     codes, uniques = pd.factorize(values)
     uniques = pd.Index(uniques)
     if isinstance(uniques.dtype, pd.CategoricalDtype):
         uniques = uniques.astype(uniques.categories.dtype)
     return codes, uniques
+
+
+def _in_first_appearance_order(codes: np.ndarray) -> bool:
+    """True when the codes (missing: -1, skipped) start at 0 and each is at most one above all before it.
+
+    >>> _in_first_appearance_order(np.array([0, 1, -1, 0, 2])), _in_first_appearance_order(np.array([1, 0]))
+    (True, False)
+    """
+    present = codes[codes >= 0]
+    if len(present) == 0:
+        return True
+    return bool(present[0] == 0 and (present[1:] <= np.maximum.accumulate(present)[:-1] + 1).all())
 
 
 def _merge_equal(codes: np.ndarray, uniques: pd.Index) -> tuple[np.ndarray, pd.Index]:
