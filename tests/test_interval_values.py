@@ -179,3 +179,17 @@ def test_weights_are_what_the_interval_used():
     assert list(bootstrap_weights(counts_only, n_boot=3).columns) == list(counts_only.items.index)
     with pytest.raises(workbench.WorkbenchDataError, match="resample"):
         bootstrap_weights(ratings, resample="items_and_raters")
+
+
+def test_draws_give_every_unit_the_same_chance():
+    """The naive loops reuse the draws, so the draws are checked on their own: each item of a slice
+    and each rater (within its group, if any) is drawn once per replicate on average (5 standard errors)."""
+    from workbench.kernels.resampling import rater_counts, replicate_counts
+
+    n_replicates = 4000
+    tolerance = 5 / np.sqrt(n_replicates)  # a count has variance 1 − 1/n ≤ 1
+    items = replicate_counts(3, n_replicates, [0, 4, 11, 30])
+    assert np.abs(items.mean(axis=0) - 1).max() < tolerance and items[:, :4].sum(axis=1).max() == 4
+    for strata in (None, [0, 1, 0, 1, 1, 2, 0]):
+        raters = rater_counts(4, n_replicates, 7, strata)
+        assert np.abs(raters.mean(axis=0) - 1).max() < tolerance and (raters.sum(axis=1) == 7).all()
