@@ -77,16 +77,17 @@ def _status_kib(field: str) -> int:
         return next(int(line.split()[1]) for line in handle if line.startswith(field + ":"))
 
 
-def measure_memory(args: tuple, code: str) -> float:
-    """MiB of peak resident-set growth while a fresh interpreter runs ``code`` on ``matrix(*args)``.
+def measure_memory(args: tuple, code: str, data: str = "matrix") -> float:
+    """MiB of peak resident-set growth while a fresh interpreter runs ``code`` on ``data = matrix(*args)``
+    (or ``scores(*args)``).
 
     The peak (VmHWM) is reset after the data are built (``/proc/self/clear_refs``), so only the call counts.
     """
     script = (
         "import numpy as np, krippendorff, workbench, torch, warnings\n"
         "warnings.simplefilter('ignore')\n"
-        "from benchmarks.bench_agreement import matrix, _status_kib\n"
-        f"data = matrix(*{args!r})\n"
+        "from benchmarks.bench_agreement import matrix, scores, _status_kib\n"
+        f"data = {data}(*{args!r})\n"
         "workbench.krippendorff_alpha([[1, 2], [1, 2]], level_of_measurement='nominal')\n"
         "open('/proc/self/clear_refs', 'w').write('5')\n"
         "before = _status_kib('VmRSS')\n"
@@ -97,11 +98,98 @@ def measure_memory(args: tuple, code: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def scores(units: int, raters: int, decimals: int = 3, seed: int = 0) -> np.ndarray:
+    """Raters × units non-negative scores, rounded to ``decimals`` (many distinct values)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.gamma(4.0, 1.0, size=units)
+    return np.round(truth + rng.gamma(1.0, 0.5, size=(raters, units)), decimals)
+
+
+def coincidence_path(fn):
+    """``fn`` run through the V × V coincidence-matrix computation (the method before the sparse path)."""
+    import workbench.kernels.agreement as kernels
+
+    def run():
+        saved = kernels.COINCIDENCE_MAX_VALUES
+        kernels.COINCIDENCE_MAX_VALUES = 10**9
+        try:
+            return fn()
+        finally:
+            kernels.COINCIDENCE_MAX_VALUES = saved
+    return run
+
+
+def memory_row(rows, case: str, args: tuple, ours: str, peer: str, data: str = "scores") -> None:
+    ours_mb, peer_mb = measure_memory(args, ours, data), measure_memory(args, peer, data)
+    rows.append({"case": case, "unit": "MiB", "ours": ours_mb, "peer": peer_mb, "ratio": ours_mb / peer_mb, "max_abs_diff": 0.0})
+    print(f"{case:<58} ours {ours_mb:8.0f}MB peer {peer_mb:8.0f}MB ratio {ours_mb / peer_mb:6.3f}", flush=True)
+
+
+def breadth_rows(rows: list, scale: int, device: str) -> None:
+    """Issue 13: alpha with many distinct values, the new coefficients, rater_table."""
+    alpha = lambda data, level: (lambda: workbench.krippendorff_alpha(data, level_of_measurement=level, device=device))
+
+    data = scores(2000, 5)
+    values = len(np.unique(data))
+    row(rows, f"alpha ordinal 2,000 × 5, {values:,} distinct values; peer: V × V path", alpha(data, "ordinal"),
+        coincidence_path(alpha(data, "ordinal")), repeat=2)
+    memory_row(rows, f"  peak memory, same (peer: V × V path)", (2000, 5),
+               f"workbench.krippendorff_alpha(data, level_of_measurement='ordinal', device={device!r})",
+               "import workbench.kernels.agreement as k; k.COINCIDENCE_MAX_VALUES = 10**9\n"
+               f"workbench.krippendorff_alpha(data, level_of_measurement='ordinal', device={device!r})")
+    data = scores(1600, 5)
+    values = len(np.unique(data))
+    row(rows, f"alpha ratio 1,600 × 5, {values:,} distinct values; peer: V × V path", alpha(data, "ratio"),
+        coincidence_path(alpha(data, "ratio")), repeat=1)
+
+    # many distinct values (6 decimals: nearly every score distinct); no V × V peer can run here, so the
+    # peer is interval alpha (per-item moments) on the same data
+    for level, args, repeat in (("ordinal", (200_000 // scale, 5, 6), 3), ("ratio", (10_000 // scale, 5, 6), 1)):
+        data = scores(*args)
+        call = "workbench.krippendorff_alpha(data, level_of_measurement={!r}, device=" + repr(device) + ")"
+        row(rows, f"alpha {level} {args[0]:,} × 5, {len(np.unique(data)):,} distinct values; peer: interval α",
+            alpha(data, level), alpha(data, "interval"), repeat=repeat, agree=lambda a, b: 0.0)
+        memory_row(rows, "  peak memory, same (peer: interval α on the same data)", args, call.format(level), call.format("interval"))
+
+    # coefficients: Fleiss' kappa on complete data (where every definition agrees) vs statsmodels
+    from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
+
+    data = matrix(1_000_000 // scale, 10, 0.0)
+    counts = np.stack([(data == v).sum(axis=0) for v in range(1, 6)], axis=1)
+    row(rows, f"fleiss kappa, counts of {counts.shape[0]:,} items × 5 categories; peer: statsmodels",
+        lambda: workbench.fleiss_kappa(counts), lambda: statsmodels_fleiss(counts), repeat=3)
+    ratings = ratings_from_matrix(matrix(20_000 // scale, 10, 0.2))
+    ratings.codes
+    row(rows, f"gwet_ac2 (quadratic) 20,000 × 10, 1,000 bootstrap replicates; peer: alpha, same call",
+        lambda: workbench.reliability(ratings, metric="gwet_ac2", n_boot=1000, device=device)["value"].iloc[0],
+        lambda: workbench.reliability(ratings, n_boot=1000, device=device)["value"].iloc[0], repeat=2, agree=lambda a, b: 0.0)
+
+    # rater_table: exact leave-one-out change for every rater, vs the loop it replaces
+    study = workbench.simulate_study(seed=0, n_items=2000, ratings_per_item=20, n_raters=200)
+    small = study.ratings
+    small.codes
+    table = small.ratings.pivot(index="rater_id", columns="item_id", values="label")
+    matrix_ab = table.replace({"A": 1.0, "B": 2.0}).to_numpy(dtype=float)
+    def peer_loop():
+        everyone = krippendorff.alpha(matrix_ab, level_of_measurement="nominal")
+        return np.array([krippendorff.alpha(np.delete(matrix_ab, r, axis=0), level_of_measurement="nominal") - everyone
+                         for r in range(len(matrix_ab))])
+    ours_table = lambda: workbench.rater_table(small)["alpha_change"].reindex(table.index).to_numpy()
+    row(rows, "rater_table, demo 40,000 ratings × 200 raters; peer: loop of krippendorff.alpha", ours_table, peer_loop,
+        repeat=2, agree=lambda a, b: float(np.abs(a - b).max()))
+    big_study = workbench.simulate_study(seed=0, n_items=50_000 // scale, ratings_per_item=20, n_raters=10_000 // scale)
+    ratings = big_study.ratings
+    ratings.codes
+    row(rows, f"rater_table, demo scaled to {ratings.n_ratings:,} ratings × {ratings.n_raters:,} raters; peer: one alpha",
+        lambda: workbench.rater_table(ratings), lambda: workbench.reliability(ratings, ci=None), repeat=3, agree=lambda a, b: 0.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--only", choices=["breadth"], help="run one section: breadth = many values, coefficients, rater_table")
     args = parser.parse_args()
     device = str(resolve_device(args.device))
     warnings.simplefilter("ignore")
@@ -110,6 +198,12 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"device {device}{' (' + torch.cuda.get_device_name() + ')' if device.startswith('cuda') else ''}; "
           f"torch {torch.__version__}, krippendorff {krippendorff.__version__ if hasattr(krippendorff, '__version__') else '0.9'}")
+    if args.only == "breadth":
+        breadth_rows(rows, scale, device)
+        if args.json:
+            with open(args.json, "w") as handle:
+                json.dump({"device": device, "rows": rows}, handle, indent=1)
+        return
     alpha = lambda data, level: (lambda: workbench.krippendorff_alpha(data, level_of_measurement=level, device=device))
     peer = lambda data, level: (lambda: krippendorff.alpha(data, level_of_measurement=level))
 
@@ -171,6 +265,7 @@ def main() -> None:
     rows.append({"case": f"peak memory, alpha nominal {big[0]:,} × 10", "unit": "MiB", "ours": ours_mb, "peer": peer_mb,
                  "ratio": ours_mb / peer_mb, "max_abs_diff": 0.0})
     print(f"{rows[-1]['case']:<58} ours {ours_mb:8.0f}MB peer {peer_mb:8.0f}MB ratio {ours_mb / peer_mb:6.3f}")
+    breadth_rows(rows, scale, device)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"device": device, "rows": rows}, handle, indent=1)

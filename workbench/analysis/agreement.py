@@ -206,13 +206,18 @@ def _counts(data, what: str) -> np.ndarray:
     """A non-negative items × categories count matrix as float64 (a fresh, writable array)."""
     if np.ndim(data) != 2:
         raise WorkbenchDataError(f"{what} must be a 2-D items × categories matrix")
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(np.asarray(data, dtype=object))
-    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    array = None if isinstance(data, pd.DataFrame) else np.asarray(data)
+    if array is not None and array.dtype.kind in "iuf":  # numbers already: no per-column conversion
+        frame, values = None, array.astype(np.float64)
+    else:
+        frame = data if array is None else pd.DataFrame(array.astype(object))
+        values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values) | (values < 0)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise WorkbenchDataError(f"{what} must hold non-negative counts; row {row}, column {col} has {show(frame.iat[row, col])}")
-    return values.copy()
+        shown = show(array[row, col] if frame is None else frame.iat[row, col])
+        raise WorkbenchDataError(f"{what} must hold non-negative counts; row {row}, column {col} has {shown}")
+    return values if frame is None else values.copy()
 
 
 def cohen_kappa(a, b, weights: str | None = None, labels=None) -> float:

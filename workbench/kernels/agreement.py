@@ -159,9 +159,11 @@ class AlphaCategorical:
       :class:`SparseCounts` (many distinct values). Cost with V values and E (item, value) entries:
       nominal and ordinal O(E + V) — the ordinal δ²(c, k) is (t_c − t_k)² with mid-ranks
       t_c = Σ_{g≤c} n_g − n_c/2, so both sums are moments of t; ratio O(E + Σ_i u_i²) for the
-      observed part (u_i distinct values in item i) and V² pair evaluations for the expected part,
-      done exactly in blocks of ``CHUNK_BYTES`` (about 100k values in 10 s on 2 CPU cores;
-      refused with a WorkbenchDataError above ``MAX_RATIO_PAIRS``).
+      observed part (u_i distinct values in item i) and V²/2 pair evaluations for the expected
+      part, done exactly in blocks of ``CHUNK_BYTES``: memory stays O(E + V + CHUNK_BYTES), time
+      grows as V² (measured on a shared, heavily loaded 2-core CPU: 4,817 values 4.6 s, 49,817
+      values 296 s; see benchmarks/RESULTS.md; a GPU helps most here). Above ``MAX_RATIO_PAIRS``
+      pair evaluations it is refused with a WorkbenchDataError that names the way out.
     """
 
     def __init__(self, level: str, n_values: int, values: torch.Tensor | None = None, device=None):
