@@ -94,7 +94,7 @@ def sparse_counts(row: torch.Tensor, code: torch.Tensor, n_rows: int, n_values: 
     or, with ``aggregate``, summed into unique entries sorted by (row, code) (a sort, O(n log n))."""
     w = torch.ones(len(row), dtype=DTYPE, device=row.device) if weight is None else weight.to(DTYPE)
     if not aggregate:
-        return SparseCounts(row, code, w, w * w, n_rows, n_values)
+        return SparseCounts(row, code, w, w if weight is None else w * w, n_rows, n_values)
     key, inverse = torch.unique(row * n_values + code, sorted=True, return_inverse=True)
     count = _sum_by(inverse, len(key), w)
     self_count = count if weight is None else _sum_by(inverse, len(key), w * w)
@@ -233,7 +233,7 @@ class AlphaCategorical:
     def _summary(self, e: SparseCounts) -> torch.Tensor:
         """(n, Σ o·δ², Σ n_c n_k δ²) from sparse entries, without any V × V matrix."""
         m = _sum_by(e.row, e.n_rows, e.count)
-        scale = pair_scale(m, _sum_by(e.row, e.n_rows, e.self_count))
+        scale = pair_scale(m, m if e.self_count is e.count else _sum_by(e.row, e.n_rows, e.self_count))
         item_scale, item_m = scale[e.row], m[e.row]
         n_c = _sum_by(e.code, e.n_values, item_scale * (e.count * item_m - e.self_count))  # coincidence marginals
         n = n_c.sum()
