@@ -66,6 +66,7 @@ def _serve_and_pull(arguments, path=""):
                     raise AssertionError(f"server did not answer: {server.stdout.read() if server.poll() is not None else ''}")
                 time.sleep(0.5)
         import panel.models  # noqa: F401  (registers Panel's Bokeh models for deserialising)
+        import panel.models.tabulator  # noqa: F401  (the Overview's rater table)
         from bokeh.client import pull_session
 
         with pull_session(url=url) as session:
