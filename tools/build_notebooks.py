@@ -1,5 +1,8 @@
 """Write the tutorial notebooks from their cell lists and execute them in place (stored outputs are what nbval checks).
 
+Stored notebooks keep text outputs only: Panel's inline scripts and its widget views need a running kernel
+(they appear when the notebook is run) and would add megabytes and random ids to every rebuild.
+
 Run by hand after changing a tutorial:  python tools/build_notebooks.py   (needs nbclient)
 
 Checked outputs hold numbers that depend on the installed stack (NumPy's random streams, torch's
@@ -33,15 +36,21 @@ def installed_stack() -> dict[str, str]:
     """Installed versions of :data:`OUTPUT_STACK`, without local labels (torch 2.13.0+cpu → 2.13.0)."""
     return {name: importlib.metadata.version(name).split("+")[0] for name in OUTPUT_STACK}
 
+
+#: The first code cell of every notebook: Panel with every resource inline, so the
+#: widgets render in JupyterLab without internet (``workbench.ui.resources``). Use it as ``("code", PANEL_SETUP)``.
+PANEL_SETUP = """import workbench
+
+workbench.extension()  # Panel for this notebook, offline: no CDN (like pn.extension(inline=True))"""
+
 QUICKSTART = [
     ("md", """# Quickstart: the demo study
 
 The workbench keeps **every annotator's label**. This notebook loads the built-in simulated study,
 looks at the data at the level of raters, items and pairs, and opens the Overview component inline.
 Everything here runs offline in a few seconds."""),
-    ("code", CHECK + """import workbench
-
-study = workbench.simulate_study(seed=0)
+    ("code", PANEL_SETUP),
+    ("code", CHECK + """study = workbench.simulate_study(seed=0)
 study"""),
     ("md", """`study.ratings` is what a researcher would have: one row per (item, rater) rating, with the item
 texts and the raters' attributes joined on request. `study.truth` holds what generated it (classes,
@@ -71,11 +80,23 @@ print(table[["age_band", "value", "ci_low", "ci_high", "n_raters", "band"]].roun
 print(items[["n_A", "n_B", "majority", "majority_tie", "entropy_bits", "agreement"]].head().round(3).to_string())"""),
     ("md", """## The Overview, inline
 
-The same component the app serves (`workbench serve`) renders in the notebook:"""),
+The same component the app serves (`workbench serve`) renders in the notebook — offline too, because the
+first cell loaded Panel with `workbench.extension()` (all scripts inline, nothing from a CDN):"""),
+    ("code", """workbench.Overview(ratings=ratings)"""),
+    ("md", """Components are ordinary Panel objects, so they compose with widgets. The Overview of one rater
+group at a time — pick a group and the counts, the plots and the headline alpha follow:"""),
     ("code", """import panel as pn
 
-pn.extension()
-workbench.Overview(ratings=ratings)"""),
+groups = ["all raters", *sorted(ratings.raters["age_band"].unique())]
+group = pn.widgets.Select(label="Raters", options=groups)
+
+
+def overview_of(group):
+    chosen = ratings.raters.index if group == "all raters" else ratings.raters.index[ratings.raters["age_band"] == group]
+    return workbench.Overview(ratings=ratings.subset(raters=chosen))
+
+
+pn.Column(group, pn.bind(overview_of, group))"""),
     ("md", """## Real data
 
 The readers in `workbench.datasets` load public multi-annotator data sets from a local path, e.g.
@@ -88,9 +109,9 @@ AGREEMENT = [
 Krippendorff's alpha, Cohen's and Fleiss' kappa, Gwet's AC1/AC2, Scott's pi, Brennan–Prediger,
 Conger's kappa, the ICC and percent agreement, computed exactly in torch from per-item statistics,
 with bootstrap intervals and per-slice values; and per-rater diagnostics. Methods: `methods.md` M1.2."""),
+    ("code", PANEL_SETUP),
     ("code", """import numpy as np
 import krippendorff
-import workbench
 
 study = workbench.simulate_study(seed=0)
 ratings = study.ratings"""),
@@ -589,6 +610,15 @@ NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT,
              "05_cleaning.ipynb": CLEANING, "06_reward_models.ipynb": REWARD_MODELS}
 
 
+#: Outputs that only a live kernel can use: Panel's and Bokeh's inline scripts (~6 MB) and Panel views (comm-bound).
+LIVE_ONLY = ("application/vnd.holoviews_load.v0+json", "application/vnd.holoviews_exec.v0+json")
+
+
+def _live_only(output) -> bool:
+    data = output.get("data", {})
+    return any(kind in data for kind in LIVE_ONLY) or data.get("text/html", "").startswith('<script type="esms-options">')
+
+
 def build(name: str, cells, execute: bool = True) -> Path:
     stack, pins = installed_stack(), pinned()
     if execute and any(pins.get(package) != version for package, version in stack.items()):
@@ -600,6 +630,9 @@ def build(name: str, cells, execute: bool = True) -> Path:
     nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src) for kind, src in cells]
     if execute:
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [output for output in cell.outputs if not _live_only(output)]
     path = ROOT / "notebooks" / name
     nbformat.write(nb, path)
     return path

@@ -63,6 +63,7 @@ _EXPORTS = {
     "compare_two": "workbench.analysis.models",
     "calibration_table": "workbench.analysis.models",
     "ModelComparison": "workbench.ui.models",
+    "extension": "workbench.ui.resources",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

@@ -15,7 +15,6 @@ from ..data.ratings import Ratings
 from .background import run_in_background
 from .raters import RaterTable
 
-hv.extension("bokeh", logo=False)
 #: Counts on axes as 1,000,000 rather than 1.000e+6.
 COUNT_FORMAT = NumeralTickFormatter(format="0,0")
 
