@@ -216,11 +216,11 @@ Whether disagreement is noise or signal depends on the item (`methods.md` M1.1):
 content it is noise, on *latent-projective* content it is the finding. The workbench does not infer
 the class: researchers tag it. Tags live in a project store as an append-only history, so nothing a
 tagger writes is ever lost, and every analysis can slice by them."""),
+    ("code", PANEL_SETUP),
     ("code", CHECK + """import tempfile
 from pathlib import Path
 
 import numpy as np
-import workbench
 
 study = workbench.simulate_study(seed=0)
 ratings = study.ratings
@@ -296,10 +296,7 @@ print(other.import_tags(path, items=ratings), other.import_tags(path, items=rati
 
 The component the app serves (`workbench serve --store project.sqlite`) works here too. Each click
 is written to the store at once; number keys 1–9 pick a value in the served app."""),
-    ("code", """import panel as pn
-
-pn.extension(inline=True)
-workbench.Tagger(ratings=ratings, store=store, scheme="subjectivity", tagger="you")"""),
+    ("code", """workbench.Tagger(ratings=ratings, store=store, scheme="subjectivity", tagger="you")"""),
 ]
 
 REWARD_MODELS = [
