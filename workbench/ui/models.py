@@ -29,8 +29,6 @@ from ..kernels.model_metrics import METRICS
 from .background import run_in_background
 from .workspace import Workspace
 
-hv.extension("bokeh", logo=False)
-
 #: Environment variable naming a folder whose sub-folders are local checkpoints (listed in the tab).
 MODELS_ENV = "WORKBENCH_MODELS"
 TRAINING = {"raw labels": None, "with disagreement margin": "disagreement"}
