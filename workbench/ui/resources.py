@@ -12,6 +12,8 @@ import holoviews as hv
 import panel as pn
 
 _configured = False
+#: Panel extensions the workbench components use (a notebook must load their scripts before display).
+NEEDED = ("tabulator",)
 
 
 def configure() -> None:
@@ -34,10 +36,10 @@ def configure() -> None:
 
 
 def extension(*extensions: str, **params) -> None:
-    """``pn.extension(*extensions, inline=True, **params)`` after :func:`configure`: Panel in a notebook, offline.
+    """``pn.extension(*NEEDED, *extensions, inline=True, **params)`` after :func:`configure`: Panel in a notebook, offline.
 
     >>> import workbench
     >>> workbench.extension()  # outside a notebook it only configures Panel
     """
     configure()
-    pn.extension(*extensions, inline=True, **params)
+    pn.extension(*NEEDED, *extensions, inline=True, **params)
