@@ -22,7 +22,6 @@ from ..data.store import Store
 from ..errors import WorkbenchDataError
 from .workspace import Workspace
 
-hv.extension("bokeh", logo=False)
 
 #: The source-aware cleaning recipe of methods.md M4 (plus attentiveness, tags and a floor), as the tab opens.
 DEFAULT_RULES = [

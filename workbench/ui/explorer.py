@@ -19,7 +19,6 @@ from ..errors import WorkbenchDataError
 from .background import run_in_background
 from .workspace import Workspace
 
-hv.extension("bokeh", logo=False)
 
 ALL = "(all items)"
 NONE = "(none)"
