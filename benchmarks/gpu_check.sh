@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The device check, prepared for a session with a GPU machine. The device image has torch, numpy,
-# pandas, scipy, pytest and hypothesis but not krippendorff and nothing can be fetched there, so
-# download its wheel here first and carry it:
+# pandas, scipy, pyarrow, transformers, tokenizers, safetensors, scikit-learn, statsmodels, pytest and
+# hypothesis but not krippendorff, and nothing can be fetched there, so download its wheel here first
+# and carry it:
 #   pip download --no-deps -d benchmarks/wheels krippendorff      (then run: carry ["benchmarks/wheels"])
-# On the device, from the repository root:  bash benchmarks/gpu_check.sh
-set -euo pipefail
+# On the device, from the repository root:  bash benchmarks/gpu_check.sh   (about 6 minutes)
+# Kernels, scoring, training and comparison only: nothing here imports Panel.
+set -uo pipefail
+OUT=${OUT:-/tmp}
 python3 -m pip install -q --no-deps --no-index benchmarks/wheels/*.whl
-export PYTHONPATH=$PWD
-python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name())"
-python3 -m pytest -q tests/test_reliability.py -k cuda -p no:cacheprovider -o addopts=""
-python3 benchmarks/bench_agreement.py --device cuda --json "${OUT:-/tmp}/bench_cuda.json"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+python3 -c "import torch, pandas, transformers; print('torch', torch.__version__, torch.cuda.get_device_name(), '| pandas', pandas.__version__, '| transformers', transformers.__version__)"
+timeout 180 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rs -k "cuda or gpu" \
+    tests/test_reliability.py tests/test_agreement_edges.py tests/test_scoring.py tests/test_reward_training.py tests/test_models.py \
+    2>&1 | tee "$OUT/gpu_tests.log"
+timeout 120 python3 benchmarks/bench_agreement.py --device cuda --json "$OUT/bench_agreement_cuda.json" 2>&1 | tail -25
+timeout 120 python3 benchmarks/bench_models.py --device cuda --dtype bfloat16 --pairs 2000 --json "$OUT/bench_models_cuda.json" 2>&1 | tail -15
+timeout 150 python3 benchmarks/bench_explorer.py --device cuda --json "$OUT/bench_explorer_cuda.json" 2>&1 | tail -10
