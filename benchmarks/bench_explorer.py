@@ -15,6 +15,7 @@ Rows:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import time
@@ -102,6 +103,9 @@ def main() -> None:
            ours_t, peer_t, diff, "≥ 50× faster")
 
     # 2. the Explorer's regrouping (item-level views; the permutation test then runs in the background)
+    if importlib.util.find_spec("panel") is None:  # a GPU image without the UI stack: kernel rows only
+        print("panel is not installed: the Explorer regrouping row is skipped")
+        return _write(args.json, device, rows)
     explorer = workbench.Explorer(ratings=ratings)  # not displayed: no background work is started
     explorer.items_frame()  # the entropy of the unfiltered items is cached, as after the first display
     state = {"by": "age_band"}
@@ -123,8 +127,12 @@ def main() -> None:
     diff = float(np.nanmax(np.abs(ours_jsd.reindex(peer.index).to_numpy() - peer["jsd"].to_numpy())))
     report(rows, f"Explorer regrouping: item views, {ratings.n_ratings:,} ratings (peer: pandas groupby)", ours_t, peer_t, diff, "< 0.3 s")
 
-    if args.json:
-        with open(args.json, "w") as handle:
+    _write(args.json, device, rows)
+
+
+def _write(path, device: str, rows: list) -> None:
+    if path:
+        with open(path, "w") as handle:
             json.dump({"device": device, "rows": rows}, handle, indent=1)
 
 
