@@ -11,9 +11,9 @@ OUT=${OUT:-/tmp}
 python3 -m pip install -q --no-deps --no-index benchmarks/wheels/*.whl
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 python3 -c "import torch, pandas, transformers; print('torch', torch.__version__, torch.cuda.get_device_name(), '| pandas', pandas.__version__, '| transformers', transformers.__version__)"
-timeout 180 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rs -k "cuda or gpu" \
+timeout 150 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rs -k "cuda or gpu" \
     tests/test_reliability.py tests/test_agreement_edges.py tests/test_scoring.py tests/test_reward_training.py tests/test_models.py \
     2>&1 | tee "$OUT/gpu_tests.log"
-timeout 120 python3 benchmarks/bench_agreement.py --device cuda --json "$OUT/bench_agreement_cuda.json" 2>&1 | tail -25
-timeout 120 python3 benchmarks/bench_models.py --device cuda --dtype bfloat16 --pairs 2000 --json "$OUT/bench_models_cuda.json" 2>&1 | tail -15
-timeout 150 python3 benchmarks/bench_explorer.py --device cuda --json "$OUT/bench_explorer_cuda.json" 2>&1 | tail -10
+timeout 100 python3 benchmarks/bench_agreement.py --device cuda --json "$OUT/bench_agreement_cuda.json" 2>&1 | tail -25
+timeout 100 python3 benchmarks/bench_models.py --device cuda --dtype bfloat16 --pairs 2000 --json "$OUT/bench_models_cuda.json" 2>&1 | tail -15
+timeout 120 python3 benchmarks/bench_explorer.py --device cuda --json "$OUT/bench_explorer_cuda.json" 2>&1 | tail -10
