@@ -59,6 +59,7 @@ _EXPORTS = {
     "disagreement_margin": "workbench.analysis.reward_models",
     "load_reward_model": "workbench.analysis.reward_models",
     "RewardModel": "workbench.analysis.reward_models",
+    "compare_classifiers": "workbench.analysis.models",
     "compare_models": "workbench.analysis.models",
     "compare_two": "workbench.analysis.models",
     "calibration_table": "workbench.analysis.models",

@@ -15,7 +15,17 @@ import torch
 from ..data.ratings import Ratings
 from ..errors import WorkbenchDataError
 from ..kernels.device import DTYPE, resolve_device, to_tensor
-from ..kernels.model_metrics import HIGHER_IS_BETTER, METRICS, counts_of, pair_metrics, pair_stats
+from ..kernels.model_metrics import (
+    HIGHER_IS_BETTER,
+    LABEL_METRICS,
+    METRICS,
+    counts_of,
+    label_counts_of,
+    label_metrics,
+    label_stats,
+    pair_metrics,
+    pair_stats,
+)
 from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
 
 ALL = "all"
@@ -152,22 +162,117 @@ def compare_models(ratings: Ratings, scores, *, by=None, ci: float | None = 0.95
     """
     _check_interval(ci, n_boot)
     stats, bounds, names, _ = _prepare(ratings, scores, by, device)
-    label = _by_label(by)
+    return _metric_table(stats, bounds, names, _by_label(by), pair_metrics, counts_of, METRICS, ci, n_boot, seed)
+
+
+def _metric_table(stats: dict, bounds, names, label: str, metrics_of, counts, metric_names, ci, n_boot, seed) -> pd.DataFrame:
+    """One row per (model, slice): counts, each metric and, with ``ci``, its percentile bootstrap interval over items."""
     frames = []
     for model, table in stats.items():
         sums = slice_sums(table, bounds)
-        values = pair_metrics(sums)
+        values = metrics_of(sums)
         frame = pd.DataFrame({"model": model, label: names})
-        for key, value in counts_of(sums).items():
+        for key, value in counts(sums).items():
             frame[key] = value.cpu().numpy().round().astype(np.int64)
-        replicates = pair_metrics(bootstrap_sums(table, bounds, n_boot, seed)) if ci is not None else None
-        for metric in METRICS:
+        replicates = metrics_of(bootstrap_sums(table, bounds, n_boot, seed)) if ci is not None else None
+        for metric in metric_names:
             frame[metric] = values[metric].cpu().numpy()
             if replicates is not None:
                 low, high, _ = percentile_interval(replicates[metric], ci)
                 frame[f"{metric}_low"], frame[f"{metric}_high"] = low.numpy(), high.numpy()
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _label_probabilities(frame, name: str, categories: list) -> pd.DataFrame:
+    """A classifier's probabilities as items × categories: columns ``p_<label>`` (what score_items gives) or the labels."""
+    if not isinstance(frame, pd.DataFrame):
+        raise WorkbenchDataError(f"probabilities of {name!r} must be a DataFrame indexed by item_id, got {type(frame).__name__}")
+    if "item_id" in frame.columns:
+        frame = frame.set_index("item_id")
+    wanted = {str(c): c for c in categories}
+    columns = {}
+    for column in frame.columns:
+        label = str(column)[2:] if str(column).startswith("p_") else str(column)
+        if label in wanted:
+            columns[wanted[label]] = column
+    missing = [c for c in categories if c not in columns]
+    if missing:
+        raise WorkbenchDataError(f"probabilities of {name!r} have no column for label {missing[0]!r} "
+                                 f"(expected p_<label> for each of {', '.join(map(repr, categories))})")
+    table = frame[[columns[c] for c in categories]].apply(pd.to_numeric, errors="coerce")
+    table.columns, table.index = list(categories), pd.Index(frame.index.astype(str), name="item_id")
+    values = table.to_numpy()
+    bad = ~np.isfinite(values).all(axis=1) | (values < 0).any(axis=1) | (np.abs(values.sum(axis=1) - 1) > 1e-6)
+    if bad.any():
+        raise WorkbenchDataError(f"probabilities of {name!r}: item {table.index[int(np.argmax(bad))]!r} is not a distribution "
+                                 "over the labels (each row must be ≥ 0 and sum to 1)")
+    if table.index.has_duplicates:
+        raise WorkbenchDataError(f"probabilities of {name!r} repeat item_id {table.index[table.index.duplicated()][0]!r}")
+    return table
+
+
+def compare_classifiers(ratings: Ratings, probabilities, *, by=None, ci: float | None = 0.95, n_boot: int = 1000,
+                        seed: int = 0, device="auto") -> pd.DataFrame:
+    """The guardrail case (methods.md M1.4): single-item classifiers against the per-item human label distribution.
+
+    Parameters
+    ----------
+    ratings : Ratings
+        Nominal or ordinal labels on single items (e.g. safe / unsafe), several raters per item.
+    probabilities : dict
+        Model name → DataFrame indexed by ``item_id`` (or with an ``item_id`` column) holding a probability
+        per label, as ``p_<label>`` columns (what :func:`workbench.score_items` returns) or columns named
+        after the labels. Items every model scored are compared.
+    by, ci, n_boot, seed, device
+        As in :func:`compare_models`.
+
+    Returns
+    -------
+    DataFrame
+        One row per (model, slice): ``n_items``, ``n_tied_majority`` (items whose people tie: left out of the
+        hard metrics), then with ``_low``/``_high``: hard metrics — ``accuracy`` of the model's top label
+        against the majority and Cohen's ``kappa`` between them; soft metrics — ``human_agreement`` (the
+        mean share of people who chose the model's label), ``jsd`` and ``tvd`` between the model's and the
+        people's distributions, ``cross_entropy`` of the people's labels under the model (bits) and ``brier``
+        (Σ (p_model − p_people)²). A model can be right by the majority on an item that people split on
+        and still be far from them: the soft metrics say how far.
+
+    Examples
+    --------
+    >>> import pandas as pd, workbench
+    >>> ratings = workbench.read_ratings(pd.DataFrame({"item_id": [1, 1, 1, 2, 2, 2], "rater_id": list("abcabc"),
+    ...                                                "label": ["safe", "safe", "unsafe", "unsafe", "unsafe", "safe"]}))
+    >>> guard = pd.DataFrame({"p_safe": [0.9, 0.2], "p_unsafe": [0.1, 0.8]}, index=pd.Index(["1", "2"], name="item_id"))
+    >>> table = workbench.compare_classifiers(ratings, {"guard": guard}, ci=None)
+    >>> table[["model", "n_items", "accuracy", "human_agreement"]].round(3)
+       model  n_items  accuracy  human_agreement
+    0  guard        2       1.0            0.667
+    """
+    _check_interval(ci, n_boot)
+    if not isinstance(ratings, Ratings):
+        raise WorkbenchDataError(f"compare_classifiers takes a workbench Ratings, got {type(ratings).__name__}")
+    if ratings.level not in ("nominal", "ordinal"):
+        raise WorkbenchDataError(f"compare_classifiers needs nominal or ordinal labels; these ratings are {ratings.level}")
+    if not isinstance(probabilities, dict) or not probabilities:
+        raise WorkbenchDataError("probabilities must map model name -> DataFrame of label probabilities per item_id")
+    counts = ratings.label_counts()
+    categories = list(counts.columns)
+    tables = {str(name): _label_probabilities(frame, str(name), categories) for name, frame in probabilities.items()}
+    items = counts.index[counts.sum(axis=1) > 0]
+    for table in tables.values():
+        items = items.intersection(table.index, sort=False)
+    if len(items) == 0:
+        raise WorkbenchDataError("no item is both rated and scored by every model; check the probabilities' item_id values")
+    resolved = resolve_device(device)
+    counts_t = to_tensor(counts.loc[items].to_numpy(dtype=np.float64), dtype=DTYPE, device=resolved)
+    rows, bounds, names = _item_slices(ratings, items, by)
+    row_index = torch.as_tensor(rows, device=resolved)
+    stats = {name: label_stats(to_tensor(table.loc[items].to_numpy(dtype=np.float64), dtype=DTYPE, device=resolved),
+                               counts_t)[row_index]
+             for name, table in tables.items()}
+    return _metric_table(stats, bounds, names, _by_label(by), label_metrics, label_counts_of, LABEL_METRICS, ci, n_boot, seed)
+
 
 
 def compare_two(ratings: Ratings, scores, a: str, b: str, *, by=None, ci: float = 0.95, n_boot: int = 1000, seed: int = 0,

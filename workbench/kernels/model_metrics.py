@@ -95,3 +95,64 @@ def pair_metrics(sums: torch.Tensor) -> dict[str, torch.Tensor]:
 def counts_of(sums: torch.Tensor) -> dict[str, torch.Tensor]:
     """Items and human ties behind summed statistics."""
     return {"n_items": sums[..., _N], "n_human_ties": sums[..., _TIE]}
+
+
+#: Metrics of a classifier's label probabilities against people's labels per item (the guardrail case, M1.4).
+LABEL_METRICS = ("accuracy", "kappa", "human_agreement", "jsd", "tvd", "cross_entropy", "brier")
+LABEL_HIGHER_IS_BETTER = {"accuracy": True, "kappa": True, "human_agreement": True, "jsd": False, "tvd": False,
+                          "cross_entropy": False, "brier": False}
+_L_N, _L_TIE, _L_CORRECT, _L_AGREE, _L_JSD, _L_TVD, _L_CE, _L_BRIER = range(8)
+_L_CONFUSION = 8  # then K × K: model's choice × people's majority, on items with a single majority
+
+
+def label_stats(p_model: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Per-item statistics (items × features) comparing a classifier's label probabilities with people's labels.
+
+    ``p_model`` and ``counts`` are items × K (float64) over the same categories. Hard metrics use the
+    model's most probable label and the people's majority; items whose majority is tied are counted
+    apart (never broken at random). Soft metrics compare the two distributions: JSD and total variation,
+    cross-entropy of the people's labels under the model (bits; a model probability of 0 where people
+    voted gives ∞), Brier distance Σ (p_model − p_people)², and ``human_agreement``, the share of people
+    who chose the model's label.
+    """
+    k = counts.shape[1]
+    n = counts.sum(dim=1)
+    p_human = counts / n[:, None]
+    top = counts.max(dim=1, keepdim=True).values
+    tied = ((counts == top).sum(dim=1) > 1).to(DTYPE)
+    decided = 1.0 - tied
+    majority = torch.nn.functional.one_hot(counts.argmax(dim=1), k).to(DTYPE) * decided[:, None]
+    choice = torch.nn.functional.one_hot(p_model.argmax(dim=1), k).to(DTYPE)
+    correct = (choice * majority).sum(dim=1)
+    agree = (choice * p_human).sum(dim=1)
+    log_model = torch.where(p_human > 0, torch.log2(p_model), 0.0)
+    cross_entropy = -(p_human * log_model).sum(dim=1)
+    columns = [torch.ones_like(n), tied, correct, agree, jsd_bits(p_model, p_human), (p_model - p_human).abs().sum(dim=1) / 2,
+               cross_entropy, ((p_model - p_human) ** 2).sum(dim=1)]
+    confusion = (choice[:, :, None] * majority[:, None, :]).reshape(len(n), k * k)
+    return torch.cat([torch.stack(columns, dim=1), confusion], dim=1)
+
+
+def label_metrics(sums: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Metrics from summed :func:`label_stats` rows (…, features); NaN where undefined."""
+    s = lambda j: sums[..., j]  # noqa: E731
+    k = int(round((sums.shape[-1] - _L_CONFUSION) ** 0.5))
+    confusion = sums[..., _L_CONFUSION:].reshape(*sums.shape[:-1], k, k)
+    decided = confusion.sum(dim=(-1, -2))
+    observed = torch.diagonal(confusion, dim1=-2, dim2=-1).sum(dim=-1) / decided
+    chance = (confusion.sum(dim=-1) * confusion.sum(dim=-2)).sum(dim=-1) / decided**2
+    n = s(_L_N)
+    return {
+        "accuracy": s(_L_CORRECT) / decided,
+        "kappa": torch.where(chance < 1, (observed - chance) / (1 - chance), torch.nan),
+        "human_agreement": s(_L_AGREE) / n,
+        "jsd": s(_L_JSD) / n,
+        "tvd": s(_L_TVD) / n,
+        "cross_entropy": s(_L_CE) / n,
+        "brier": s(_L_BRIER) / n,
+    }
+
+
+def label_counts_of(sums: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Items and items with a tied majority behind summed :func:`label_stats` rows."""
+    return {"n_items": sums[..., _L_N], "n_tied_majority": sums[..., _L_TIE]}
