@@ -26,18 +26,8 @@ import pandas as pd
 import torch
 
 import workbench
+from bench_agreement import best  # the same best-of-n timer (run as a script: benchmarks/ is on the path)
 from workbench.kernels.device import resolve_device
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def report(rows, case, ours, peer, diff, target):
