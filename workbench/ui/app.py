@@ -71,6 +71,12 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     return template
 
 
+def _origins(address: str, port: int, extra) -> list[str]:
+    """Host names the page may be opened under: the bound address (and its localhost aliases), plus ``extra``."""
+    local = [f"localhost:{port}", f"127.0.0.1:{port}"] if address in ("127.0.0.1", "localhost") else []
+    return [f"{address}:{port}", *local, *(extra or [])]
+
+
 def serve_notebook(path, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False, **options):
     """Serve a curated notebook as an app: the components it marks ``.servable()``, on localhost by default."""
     from ..errors import WorkbenchDataError
@@ -81,7 +87,7 @@ def serve_notebook(path, *, port: int = 5006, address: str = "127.0.0.1", show: 
     if importlib.util.find_spec("nbconvert") is None:
         raise WorkbenchDataError("serving a notebook needs nbconvert: pip install -e '.[notebook]' -c constraints.txt")
     return pn.serve({path.stem: str(path)}, port=port, address=address, show=show, threaded=False,
-                    websocket_origin=[f"{address}:{port}", f"localhost:{port}"] + list(options.pop("allow_websocket_origin", None) or []),
+                    websocket_origin=_origins(address, port, options.pop("allow_websocket_origin", None)),
                     **{k: v for k, v in options.items() if v is not None})
 
 
@@ -91,12 +97,11 @@ def serve(ratings: Ratings, *, store: Store | None = None, port: int = 5006, add
 
     ``auth`` passes Panel's options through (``basic_auth=``, ``cookie_secret=``, ``oauth_provider=`` …).
     """
-    origins = [f"{address}:{port}"] + ([f"localhost:{port}", f"127.0.0.1:{port}"] if address in ("127.0.0.1", "localhost") else [])
     return pn.serve(
         lambda: build_app(ratings, store, max_upload_mb=max_upload_mb),
         port=port,
         address=address,
-        websocket_origin=origins + list(allow_websocket_origin or []),
+        websocket_origin=_origins(address, port, allow_websocket_origin),
         websocket_max_message_size=int((max_upload_mb + 16) * 2**20),
         show=show,
         title="workbench",
