@@ -126,9 +126,20 @@ def test_pair_loop_is_the_package_alpha_without_copies(level):
     assert _pairs_alpha(_units(frame), once, level) == pytest.approx(_package_alpha(_matrix(frame, level), every_item_once, level), abs=1e-12)
 
 
+@pytest.fixture(params=["rows", "types"])
+def draw(request, monkeypatch):
+    """Run a test with items drawn one by one, and again drawn by type (forced on these small studies)."""
+    from workbench.kernels import resampling
+
+    if request.param == "types":
+        monkeypatch.setattr(resampling, "TYPES_MIN_ROWS", 1)
+        monkeypatch.setattr(resampling, "TYPES_MAX_SHARE", 1.0)
+    return request.param
+
+
 @pytest.mark.parametrize("level", ["nominal", "interval"])
 @pytest.mark.parametrize("by", [None, "topic", "group", "mode"])
-def test_item_bootstrap_interval_equals_naive_loop(level, by):
+def test_item_bootstrap_interval_equals_naive_loop(level, by, draw):
     ratings = STUDIES[level]
     percentile, bca = _intervals(ratings, level, by, "items", seed=11)
     weights = bootstrap_weights(ratings, n_boot=N_BOOT, seed=11, by=by)
@@ -193,3 +204,38 @@ def test_draws_give_every_unit_the_same_chance():
     for strata in (None, [0, 1, 0, 1, 1, 2, 0]):
         raters = rater_counts(4, n_replicates, 7, strata)
         assert np.abs(raters.mean(axis=0) - 1).max() < tolerance and (raters.sum(axis=1) == 7).all()
+
+
+def test_type_draws_give_every_row_the_same_chance():
+    """Types are drawn as often as their rows would be, and spreading their counts gives each row one draw on average."""
+    import torch
+
+    from workbench.kernels.resampling import replicate_counts, row_types, spread_type_counts
+
+    n_replicates = 4000
+    tolerance = 5 / np.sqrt(n_replicates)
+    rows = torch.tensor([[0.0], [1.0], [0.0], [0.0], [2.0], [2.0], [0.0]])
+    types = row_types(rows, [0, 4, 7], min_rows=1, max_share=1)
+    assert types.multiplicity.tolist() == [3, 1, 2, 1] and types.bounds.tolist() == [0, 2, 4]
+    counts = replicate_counts(3, n_replicates, types.bounds, types.multiplicity)
+    assert (counts[:, :2].sum(axis=1) == 4).all() and (counts[:, 2:].sum(axis=1) == 3).all()
+    assert np.abs(counts.mean(axis=0) / types.multiplicity - 1).max() < tolerance
+    spread = spread_type_counts(3, counts, types)
+    assert np.abs(spread.mean(axis=0) - 1).max() < tolerance
+    per_type = np.stack([spread[:, types.of_row == t].sum(axis=1) for t in range(4)], axis=1)
+    assert (per_type == counts).all()
+
+
+def test_big_repetitive_studies_are_drawn_by_type():
+    """A study with many rows and few distinct ones takes the type path; small ones and distinct rows do not."""
+    import torch
+
+    from workbench.kernels.resampling import TYPES_MIN_ROWS, row_types
+
+    rng = np.random.default_rng(0)
+    repetitive = torch.as_tensor(rng.integers(0, 3, (TYPES_MIN_ROWS, 2)), dtype=torch.float64)
+    types = row_types(repetitive, [0, TYPES_MIN_ROWS // 2, TYPES_MIN_ROWS])
+    assert types is not None and len(types.first) == 18  # 9 count pairs in each of two slices
+    assert (repetitive[types.first[types.of_row]] == repetitive).all()
+    assert row_types(repetitive[:100], [0, 100]) is None
+    assert row_types(torch.as_tensor(rng.random((TYPES_MIN_ROWS, 2))), [0, TYPES_MIN_ROWS]) is None

@@ -33,7 +33,9 @@ from ..kernels.resampling import (
     percentile_interval,
     rater_counts,
     replicate_counts,
+    row_types,
     slice_sums,
+    spread_type_counts,
 )
 from . import coefficients
 
@@ -348,11 +350,22 @@ def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
 def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device) -> torch.Tensor:
     """(n_boot × slices) replicate values."""
     if resample == "items":
-        return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
+        types = _row_types(inputs, coded.bounds)
+        if types is None:
+            return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
+        stats = kernel.stats(inputs[0][torch.as_tensor(types.first, device=inputs[0].device)])  # one row per type
+        return kernel.compute(bootstrap_sums(stats, types.bounds, n_boot, seed, multiplicity=types.multiplicity))[0]
     n_raters = int(coded.rater.max()) + 1
     rng = np.random.default_rng(seed)
     strata = _rater_strata(coded) if coded.rater_slices else None
     return _rater_weighted_values(coded, kernel, device, n_boot, lambda batch: rater_counts(rng, len(batch), n_raters, strata))
+
+
+def _row_types(inputs: tuple, bounds: np.ndarray):
+    """Distinct kernel inputs per slice (equal inputs, equal statistics), when drawing them as types pays."""
+    if len(inputs) != 1 or not isinstance(inputs[0], torch.Tensor):
+        return None
+    return row_types(inputs[0], bounds)
 
 
 def _rater_strata(coded) -> np.ndarray:
@@ -398,13 +411,25 @@ def _all_but_one(left_out: range, n_raters: int) -> np.ndarray:
     return weights
 
 
-def bootstrap_weights(ratings: Ratings, n_boot: int = 1000, seed: int = 0, resample: str = "items", by: str | None = None) -> pd.DataFrame:
+def bootstrap_weights(
+    ratings: Ratings,
+    n_boot: int = 1000,
+    seed: int = 0,
+    resample: str = "items",
+    by: str | None = None,
+    metric: str = "alpha",
+    level: str | None = None,
+) -> pd.DataFrame:
     """The resampling counts :func:`reliability` draws for a seed: one row per replicate.
 
     Columns are the items (``resample="items"``; a (slice, item) MultiIndex when ``by`` is a
     rater or per-rating column, since items are then resampled within each slice) or the raters
     (``resample="raters"``; drawn within each group when ``by`` is a rater column). A count k
     means the item or rater enters that replicate k times.
+
+    Big, repetitive studies draw items by type (items whose ``metric``'s inputs are equal; see
+    :mod:`workbench.kernels.resampling`); their counts are spread over the items of each type
+    at random, which is again an item bootstrap and gives the same replicates.
 
     >>> import workbench
     >>> study = workbench.simulate_study(seed=0, n_items=4, ratings_per_item=2, n_raters=3)
@@ -414,13 +439,23 @@ def bootstrap_weights(ratings: Ratings, n_boot: int = 1000, seed: int = 0, resam
     """
     if resample not in RESAMPLE:
         raise WorkbenchDataError(f"resample must be 'items' or 'raters', got {resample!r}")
-    coded = _code(ratings, "percent_agreement", ratings.level, by)
+    if metric not in METRICS:
+        raise WorkbenchDataError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    level = check_level(level or ratings.level)
+    coded = _code(ratings, metric, level, by)
     if resample == "raters":
         ratings._need_raters("resampling raters")
         strata = _rater_strata(coded) if coded.rater_slices else None
         n_raters = int(coded.rater.max()) + 1  # as the bootstrap draws
         return pd.DataFrame(rater_counts(seed, n_boot, n_raters, strata).astype(np.int64), columns=ratings.raters.index[:n_raters])
-    counts = replicate_counts(seed, n_boot, coded.bounds).astype(np.int64)
+    device = torch.device("cpu")
+    weights, form = coefficients.check_options(metric, None, None, ratings, by, resample)
+    types = _row_types(_inputs(coded, _kernel(metric, level, coded.domain, device, weights, form, ratings.n_raters), device), coded.bounds)
+    if types is None:
+        counts = replicate_counts(seed, n_boot, coded.bounds)
+    else:
+        counts = spread_type_counts(seed, replicate_counts(seed, n_boot, types.bounds, types.multiplicity), types)
+    counts = counts.astype(np.int64)
     if coded.counts is not None:  # counts-only data: rows are items in order ``coded.row``
         columns = ratings.items.index[coded.row]
     else:

@@ -231,10 +231,10 @@ SAVED_FORMAT = 1
 _HIDDEN = "__workbench_"
 
 
-def _padded(array: pa.ChunkedArray | pa.Array, n: int) -> pa.Array:
-    """An array of length ``n``: ``array`` followed by nulls (side tables ride along the long table)."""
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    return pa.concat_arrays([array, pa.nulls(n - len(array), array.type)]) if len(array) < n else array
+def _padded(array: pa.Array, lo: int, hi: int) -> pa.Array:
+    """Rows ``lo:hi`` of ``array`` continued with nulls (side tables ride along the long table)."""
+    part = array.slice(lo, max(0, min(hi, len(array)) - lo)) if lo < len(array) else array.slice(0, 0)
+    return pa.concat_arrays([part, pa.nulls(hi - lo - len(part), array.type)]) if len(part) < hi - lo else part
 
 
 def _arrow(frame: pd.DataFrame, what: str, index: bool) -> pa.Table:
@@ -250,28 +250,23 @@ def _json_value(value):
     raise WorkbenchDataError(f"meta value {value!r} cannot be saved to Parquet (not JSON)")
 
 
+#: Rows per row group written by :func:`write_ratings` (memory of a write: one group, not the table).
+WRITE_BATCH_ROWS = 1 << 20
+
+
 def write_ratings(ratings: Ratings, path) -> Path:
     """Write ``ratings`` to one Parquet file that :func:`read_ratings` reopens as the same Ratings.
 
-    The file is a readable long table (``item_id, rater_id, label`` dictionary-encoded, per-rating
-    columns) plus the codes, the item and rater tables (null-padded columns) and, in the schema
-    metadata, the level, categories and ``meta``. Written to a temporary file, then renamed.
+    The file is a readable long table (``item_id, rater_id, label``, per-rating columns) plus the
+    codes, the item and rater tables (null-padded columns) and, in the schema metadata, the level,
+    categories and ``meta``. Written a row group at a time to a temporary file, then renamed.
     """
     ratings._need_raters("to_parquet")
     path = Path(path)
     codes = ratings.codes
     n = len(codes.item)
     shown = ratings._shown
-    columns = {
-        "item_id": pa.DictionaryArray.from_arrays(pa.array(codes.item), pa.array(codes.items)),
-        "rater_id": pa.DictionaryArray.from_arrays(pa.array(codes.rater), pa.array(codes.raters)),
-        "label": pa.array(codes.value) if shown is None else pa.DictionaryArray.from_arrays(pa.array(codes.value), pa.array(shown)),
-    }
     extras = _arrow(ratings.rating_columns, "per-rating columns", index=False)
-    columns.update(zip(extras.column_names, extras.columns))
-    columns[_HIDDEN + "item"] = pa.array(codes.item)
-    columns[_HIDDEN + "rater"] = pa.array(codes.rater)
-    columns[_HIDDEN + "label"] = pa.array(codes.value)
     info = {
         "format": SAVED_FORMAT, "level": ratings.level, "n_ratings": n,
         "categories": None if shown is None else shown.tolist(),
@@ -279,18 +274,42 @@ def write_ratings(ratings: Ratings, path) -> Path:
         "ratings": {"columns": extras.column_names, "pandas": extras.schema.metadata[b"pandas"].decode()},
         "meta": ratings.meta,
     }
+    sides = {}
     for side, frame in (("items", ratings.items), ("raters", ratings.raters)):
-        table = _arrow(frame, f"{side[:-1]} table", index=True)
+        sides[side] = _arrow(frame, f"{side[:-1]} table", index=True).combine_chunks()
         if len(frame) > n:
             raise WorkbenchDataError(f"the {side[:-1]} table has more rows ({len(frame)}) than there are ratings ({n})")
-        for k, column in enumerate(table.columns):
-            columns[f"{_HIDDEN}{side}_{k}"] = _padded(column, n)
-        info[side] = {"columns": table.column_names, "rows": len(frame), "pandas": table.schema.metadata[b"pandas"].decode()}
-    table = pa.table(columns).replace_schema_metadata({SAVED_KEY: json.dumps(info, default=_json_value).encode()})
+        info[side] = {"columns": sides[side].column_names, "rows": len(frame), "pandas": sides[side].schema.metadata[b"pandas"].decode()}
+    item_ids, rater_ids = pa.array(codes.items), pa.array(codes.raters)
+    labels = None if shown is None else pa.array(shown)
+
+    def batch(lo: int, hi: int) -> pa.Table:
+        """Rows lo:hi. Ids are written as values, not as one file-wide dictionary: Parquet would repeat
+        that dictionary in every row group (time and size growing as rows × items)."""
+        item, rater, value = codes.item[lo:hi], codes.rater[lo:hi], codes.value[lo:hi]
+        columns = {
+            "item_id": item_ids.take(pa.array(item)),
+            "rater_id": rater_ids.take(pa.array(rater)),
+            "label": pa.array(value) if labels is None else pa.DictionaryArray.from_arrays(pa.array(value), labels),
+        }
+        columns.update(zip(extras.column_names, (column.slice(lo, hi - lo) for column in extras.columns)))
+        columns[_HIDDEN + "item"] = pa.array(item)
+        columns[_HIDDEN + "rater"] = pa.array(rater)
+        columns[_HIDDEN + "label"] = pa.array(value)
+        for side, table in sides.items():
+            for k, column in enumerate(table.columns):
+                columns[f"{_HIDDEN}{side}_{k}"] = _padded(column.chunk(0) if column.num_chunks else pa.array([], column.type), lo, hi)
+        return pa.table(columns)
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
-        pq.write_table(table, temporary)
+        first = batch(0, min(n, WRITE_BATCH_ROWS))
+        schema = first.schema.with_metadata({SAVED_KEY: json.dumps(info, default=_json_value).encode()})
+        with pq.ParquetWriter(temporary, schema) as writer:
+            writer.write_table(first.cast(schema))
+            for lo in range(WRITE_BATCH_ROWS, n, WRITE_BATCH_ROWS):
+                writer.write_table(batch(lo, min(n, lo + WRITE_BATCH_ROWS)).cast(schema))
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -10,14 +10,32 @@ do not depend on the chunk size or the device.
 :func:`replicate_counts` (items) and :func:`rater_counts` (raters) are the resampling counts
 themselves: given the seed a bootstrap used, they return exactly the replicates it drew, so an
 interval can be rebuilt from them by any other route (tests do: tests/test_interval_values.py).
+
+Big studies repeat themselves: a million items rated by ten raters on five labels hold about a
+thousand distinct per-item count vectors. :func:`row_types` finds the distinct input rows of each
+slice; a replicate then draws, per slice, how often each *type* is drawn — one multinomial over
+the types, with probabilities their multiplicities — which has exactly the distribution of
+drawing the slice's rows one by one, at a cost of (replicates × types) instead of
+(replicates × rows). Which path a study takes depends on the data only (:data:`TYPES_MIN_ROWS`,
+:data:`TYPES_MAX_SHARE`), so a seed still gives one interval on any device.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from .device import DTYPE
+
+#: Draw types instead of rows when a study has at least this many rows ...
+TYPES_MIN_ROWS = 1 << 16
+#: ... and at most this share of them are distinct (a multinomial draw costs several uniform ones).
+TYPES_MAX_SHARE = 1 / 8
+#: Rows wider than this are not compared for types.
+TYPES_MAX_WIDTH = 64
+_HASH = np.uint64(0x9E3779B97F4A7C15)
 
 
 def slice_sums(stats: torch.Tensor, bounds: np.ndarray) -> torch.Tensor:
@@ -28,17 +46,25 @@ def slice_sums(stats: torch.Tensor, bounds: np.ndarray) -> torch.Tensor:
     return cumulative[..., index[1:], :] - cumulative[..., index[:-1], :]
 
 
-def replicate_counts(seed, n_replicates: int, bounds) -> np.ndarray:
+def replicate_counts(seed, n_replicates: int, bounds, multiplicity=None) -> np.ndarray:
     """(n_replicates × rows) resampling counts: each slice's rows drawn with replacement, own size.
 
     ``seed`` is an int (the ``seed`` given to the bootstrap) or a NumPy Generator, from which
     exactly ``n_replicates × rows`` uniforms are read (replicate-major). Slice g owns rows
     ``bounds[g]:bounds[g+1]``; row r of slice g is drawn when ``⌊u · size_g⌋ = r − bounds[g]``.
 
+    With ``multiplicity`` (rows are types standing for that many identical rows, see
+    :func:`row_types`), slice g draws ``Σ multiplicity`` rows as one multinomial over its types per
+    replicate, from its own stream (``spawn`` of the seed's generator, read replicate-major).
+
     >>> replicate_counts(0, 2, [0, 3, 5])
     array([[2., 1., 0., 1., 1.],
            [0., 1., 2., 0., 2.]])
+    >>> replicate_counts(0, 2, [0, 2, 3], multiplicity=[3, 1, 2]).tolist()  # 4 rows drawn in slice 0, 2 in slice 1
+    [[2.0, 2.0, 2.0], [4.0, 0.0, 2.0]]
     """
+    if multiplicity is not None:
+        return _TypeDraws(seed, bounds, multiplicity)(n_replicates)
     rng = np.random.default_rng(seed)
     bounds = np.asarray(bounds, dtype=np.int64)
     n_rows = int(bounds[-1])
@@ -48,6 +74,110 @@ def replicate_counts(seed, n_replicates: int, bounds) -> np.ndarray:
     u = rng.random((n_replicates, n_rows))
     drawn = starts + (u * spans).astype(np.int64) + (np.arange(n_replicates) * n_rows)[:, None]
     return np.bincount(drawn.ravel(), minlength=n_replicates * n_rows).reshape(n_replicates, n_rows).astype(np.float64)
+
+
+class _TypeDraws:
+    """Replicates of a type bootstrap, read in chunks: one multinomial per (replicate, slice), a stream per slice."""
+
+    def __init__(self, seed, bounds, multiplicity):
+        self.bounds = np.asarray(bounds, dtype=np.int64)
+        self.multiplicity = np.asarray(multiplicity, dtype=np.float64)
+        self.streams = np.random.default_rng(seed).spawn(len(self.bounds) - 1)
+
+    def __call__(self, n_replicates: int) -> np.ndarray:
+        out = np.zeros((n_replicates, int(self.bounds[-1])), dtype=np.float64)
+        for g, stream in enumerate(self.streams):
+            lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+            m = self.multiplicity[lo:hi]
+            if hi > lo:
+                out[:, lo:hi] = stream.multinomial(int(m.sum()), m / m.sum(), size=n_replicates)
+        return out
+
+
+class RowTypes(NamedTuple):
+    """Distinct rows per slice: ``of_row`` (type of each row), ``first`` (a representative row per
+    type), ``bounds`` (types of slice g are ``bounds[g]:bounds[g+1]``), ``multiplicity`` (rows per type)."""
+
+    of_row: np.ndarray
+    first: np.ndarray
+    bounds: np.ndarray
+    multiplicity: np.ndarray
+
+
+def row_types(
+    rows: torch.Tensor, bounds, min_rows: int | None = None, max_share: float | None = None
+) -> RowTypes | None:
+    """Distinct rows of each slice, when a study is big and repetitive enough to draw them as types.
+
+    ``rows`` (rows × F, a kernel's per-row input: equal inputs give equal statistics) are grouped
+    by exact equality within each slice (a 64-bit row hash, then checked). Returns
+    :class:`RowTypes`, the types of slice g contiguous and in order of first appearance, or ``None`` when the study
+    has fewer than ``min_rows`` (default :data:`TYPES_MIN_ROWS`) rows, more than ``max_share``
+    (default :data:`TYPES_MAX_SHARE`) of them distinct, or rows wider than :data:`TYPES_MAX_WIDTH`.
+
+    >>> types = row_types(torch.tensor([[1.0], [2.0], [1.0], [1.0]]), [0, 3, 4], min_rows=1, max_share=1)
+    >>> types.of_row.tolist(), types.first.tolist(), types.bounds.tolist(), types.multiplicity.tolist()
+    ([0, 1, 0, 2], [0, 1, 3], [0, 2, 3], [2, 1, 1])
+    """
+    min_rows = TYPES_MIN_ROWS if min_rows is None else min_rows
+    max_share = TYPES_MAX_SHARE if max_share is None else max_share
+    bounds = np.asarray(bounds, dtype=np.int64)
+    n_rows = int(bounds[-1])
+    if n_rows < min_rows or rows.ndim != 2 or rows.shape[1] > TYPES_MAX_WIDTH:
+        return None
+    values = np.ascontiguousarray(rows.detach().cpu().numpy().astype(np.float64) + 0.0)  # + 0.0: −0.0 and 0.0 hash alike
+    slice_of_row = np.repeat(np.arange(len(bounds) - 1, dtype=np.uint64), np.diff(bounds))
+    key = slice_of_row.copy()
+    with np.errstate(over="ignore"):
+        for column in values.view(np.uint64).T:
+            key = _mix(key * _HASH + column)
+    _, code = np.unique(key, return_inverse=True)
+    n_types = int(code.max(initial=-1)) + 1
+    if n_types > max_share * n_rows:
+        return None
+    first = np.full(n_types, n_rows, dtype=np.int64)
+    np.minimum.at(first, code, np.arange(n_rows))
+    same = (values == values[first[code]]) | (np.isnan(values) & np.isnan(values[first[code]]))
+    if not same.all() or not (slice_of_row == slice_of_row[first[code]]).all():
+        return None  # a hash collision: draw rows instead
+    order = np.lexsort((first, slice_of_row[first]))  # by slice, then first appearance
+    rank = np.empty(n_types, dtype=np.int64)
+    rank[order] = np.arange(n_types)
+    first = first[order]
+    multiplicity = np.bincount(code, minlength=n_types)[order]
+    type_bounds = np.searchsorted(slice_of_row[first], np.arange(len(bounds)))
+    return RowTypes(rank[code], first, type_bounds, multiplicity)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: every input bit moves every output bit (float bits differ in the high ones only)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def spread_type_counts(seed, type_counts: np.ndarray, types: RowTypes) -> np.ndarray:
+    """Row counts behind type counts: each draw of a type goes to one of its rows, uniformly at random.
+
+    For (replicates × types) counts from :func:`replicate_counts` with ``multiplicity``, this is a
+    draw of the rows themselves (drawing a type, then one of its rows, is drawing a row), so a
+    naive resampler given these counts rebuilds the same replicates. Uses its own stream (the
+    seed's generator's child after the slices' ones).
+
+    >>> types = row_types(torch.tensor([[1.0], [2.0], [1.0]]), [0, 3], min_rows=1, max_share=1)
+    >>> spread_type_counts(0, np.array([[2.0, 1.0]]), types).sum(axis=1).tolist()
+    [3.0]
+    """
+    rng = np.random.default_rng(seed).spawn(len(types.bounds))[-1]
+    members = np.argsort(types.of_row, kind="stable")
+    start = np.concatenate([[0], np.cumsum(types.multiplicity)[:-1]])
+    n_rows = len(types.of_row)
+    out = np.empty((len(type_counts), n_rows), dtype=np.float64)
+    for b, counts in enumerate(np.asarray(type_counts, dtype=np.int64)):
+        drawn = np.repeat(np.arange(len(counts)), counts)
+        member = members[start[drawn] + (rng.random(len(drawn)) * types.multiplicity[drawn]).astype(np.int64)]
+        out[b] = np.bincount(member, minlength=n_rows)
+    return out
 
 
 def rater_counts(seed, n_replicates: int, n_raters: int, strata=None) -> np.ndarray:
@@ -79,17 +209,23 @@ def rater_counts(seed, n_replicates: int, n_raters: int, strata=None) -> np.ndar
 
 
 def bootstrap_sums(
-    stats: torch.Tensor, bounds: np.ndarray, n_boot: int, seed: int, chunk_elements: int = 1 << 24
+    stats: torch.Tensor, bounds: np.ndarray, n_boot: int, seed: int, chunk_elements: int = 1 << 24, multiplicity=None
 ) -> torch.Tensor:
-    """(n_boot × G × F) statistics of bootstrap replicates, resampling rows within slices."""
+    """(n_boot × G × F) statistics of bootstrap replicates, resampling rows within slices.
+
+    With ``multiplicity``, each row is a type standing for that many identical rows (see
+    :func:`row_types` and :func:`replicate_counts`).
+    """
     n_rows, n_features = stats.shape
     n_slices = len(bounds) - 1
     out = torch.empty(n_boot, n_slices, n_features, dtype=DTYPE, device=stats.device)
     per_chunk = max(1, chunk_elements // max(n_rows, 1))
+    draw = _TypeDraws(seed, bounds, multiplicity) if multiplicity is not None else None
     rng = np.random.default_rng(seed)
     for first in range(0, n_boot, per_chunk):
         batch = range(first, min(n_boot, first + per_chunk))
-        weights = torch.as_tensor(replicate_counts(rng, len(batch), bounds), dtype=DTYPE, device=stats.device)
+        counts = draw(len(batch)) if draw is not None else replicate_counts(rng, len(batch), bounds)
+        weights = torch.as_tensor(counts, dtype=DTYPE, device=stats.device)
         for g in range(n_slices):
             lo, hi = int(bounds[g]), int(bounds[g + 1])
             out[batch.start : batch.stop, g] = weights[:, lo:hi] @ stats[lo:hi]
