@@ -236,7 +236,10 @@ def reliability(
     level : level of measurement for alpha and icc (default: the data's own)
     by : item or rater column to slice by (``None``: the whole data set)
     ci : interval level (``None`` or ``n_boot=0``: no interval)
-    n_boot, seed : bootstrap size and seed; the same seed gives the same interval on any device
+    n_boot, seed : bootstrap size and seed; the same seed gives the same interval on any device.
+        Big studies (≥ 65,536 rows, at most 1 in 8 distinct) draw each slice's distinct per-item
+        inputs as types, one multinomial per replicate — the same distribution as drawing items,
+        at a cost that does not grow with the items (:mod:`workbench.kernels.resampling`)
     resample : "items" (default) or "raters" (draws raters with replacement; a rater drawn k
         times counts k times in each item, and pairs between copies of one rater are left out;
         sliced by a rater column, each group's raters are drawn from that group)
@@ -393,9 +396,16 @@ def _acceleration(coded, kernel, inputs, resample, device) -> torch.Tensor:
     """BCa acceleration per slice from the jackknife over the resampled units (items or raters of the slice)."""
     slice_of_row = np.repeat(np.arange(len(coded.slices)), np.diff(coded.bounds))
     if resample == "items":
-        stats = kernel.stats(*inputs)
-        left_out = slice_sums(stats, coded.bounds)[torch.as_tensor(slice_of_row, device=stats.device)] - stats
-        return jackknife_acceleration(kernel.compute(left_out)[0], torch.as_tensor(slice_of_row), len(coded.slices))
+        types = _row_types(inputs, coded.bounds)
+        if types is None:
+            stats = kernel.stats(*inputs)
+            left_out = slice_sums(stats, coded.bounds)[torch.as_tensor(slice_of_row, device=stats.device)] - stats
+            return jackknife_acceleration(kernel.compute(left_out)[0], torch.as_tensor(slice_of_row), len(coded.slices))
+        stats = kernel.stats(inputs[0][torch.as_tensor(types.first, device=inputs[0].device)])  # leaving out any row of a type: one value
+        slice_of_type = torch.as_tensor(np.repeat(np.arange(len(coded.slices)), np.diff(types.bounds)), device=stats.device)
+        totals = slice_sums(stats * torch.as_tensor(types.multiplicity, dtype=DTYPE, device=stats.device)[:, None], types.bounds)
+        values = kernel.compute(totals[slice_of_type] - stats)[0].cpu()
+        return jackknife_acceleration(values[torch.as_tensor(types.of_row)], torch.as_tensor(slice_of_row), len(coded.slices))
     n_raters = int(coded.rater.max()) + 1
     values = _rater_weighted_values(coded, kernel, device, n_raters, lambda batch: _all_but_one(batch, n_raters))
     present = np.zeros((n_raters, len(coded.slices)), dtype=bool)
