@@ -237,5 +237,7 @@ def test_big_repetitive_studies_are_drawn_by_type():
     types = row_types(repetitive, [0, TYPES_MIN_ROWS // 2, TYPES_MIN_ROWS])
     assert types is not None and len(types.first) == 18  # 9 count pairs in each of two slices
     assert (repetitive[types.first[types.of_row]] == repetitive).all()
+    hashed = row_types(repetitive / 3 - 0.5, [0, TYPES_MIN_ROWS // 2, TYPES_MIN_ROWS])  # not small counts: rows are hashed
+    assert all((a == b).all() for a, b in zip(hashed, types))
     assert row_types(repetitive[:100], [0, 100]) is None
     assert row_types(torch.as_tensor(rng.random((TYPES_MIN_ROWS, 2))), [0, TYPES_MIN_ROWS]) is None

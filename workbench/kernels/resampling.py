@@ -127,19 +127,23 @@ def row_types(
         return None
     values = np.ascontiguousarray(rows.detach().cpu().numpy().astype(np.float64) + 0.0)  # + 0.0: −0.0 and 0.0 hash alike
     slice_of_row = np.repeat(np.arange(len(bounds) - 1, dtype=np.uint64), np.diff(bounds))
-    key = slice_of_row.copy()
-    with np.errstate(over="ignore"):
-        for column in values.view(np.uint64).T:
-            key = _mix(key * _HASH + column)
-    _, code = np.unique(key, return_inverse=True)
+    code = _packed_codes(values, slice_of_row)
+    exact = code is not None
+    if not exact:
+        key = slice_of_row.copy()
+        with np.errstate(over="ignore"):
+            for column in values.view(np.uint64).T:
+                key = _mix(key * _HASH + column)
+        _, code = np.unique(key, return_inverse=True)
     n_types = int(code.max(initial=-1)) + 1
     if n_types > max_share * n_rows:
         return None
     first = np.full(n_types, n_rows, dtype=np.int64)
     np.minimum.at(first, code, np.arange(n_rows))
-    same = (values == values[first[code]]) | (np.isnan(values) & np.isnan(values[first[code]]))
-    if not same.all() or not (slice_of_row == slice_of_row[first[code]]).all():
-        return None  # a hash collision: draw rows instead
+    if not exact:
+        same = (values == values[first[code]]) | (np.isnan(values) & np.isnan(values[first[code]]))
+        if not same.all() or not (slice_of_row == slice_of_row[first[code]]).all():
+            return None  # a hash collision: draw rows instead
     order = np.lexsort((first, slice_of_row[first]))  # by slice, then first appearance
     rank = np.empty(n_types, dtype=np.int64)
     rank[order] = np.arange(n_types)
@@ -147,6 +151,24 @@ def row_types(
     multiplicity = np.bincount(code, minlength=n_types)[order]
     type_bounds = np.searchsorted(slice_of_row[first], np.arange(len(bounds)))
     return RowTypes(rank[code], first, type_bounds, multiplicity)
+
+
+def _packed_codes(values: np.ndarray, slice_of_row: np.ndarray) -> np.ndarray | None:
+    """Type codes without hashing when rows are small counts: (slice, row) packed into one integer, ranked by a
+    presence table. ``None`` when the rows are not small non-negative integers (then they are hashed)."""
+    n_rows = len(values)
+    if not n_rows or not np.isfinite(values).all() or values.min() < 0 or (values != np.floor(values)).any():
+        return None
+    bits = max(1, int(values.max()).bit_length())
+    n_slices = int(slice_of_row[-1]) + 1
+    if bits * values.shape[1] + max(1, (n_slices - 1).bit_length()) > 62 or n_slices << (bits * values.shape[1]) > 4 * n_rows:
+        return None
+    key = slice_of_row.astype(np.int64)
+    for column in values.T:
+        key = (key << bits) | column.astype(np.int64)
+    present = np.zeros(n_slices << (bits * values.shape[1]), dtype=bool)
+    present[key] = True
+    return (np.cumsum(present, dtype=np.int64) - 1)[key]
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
