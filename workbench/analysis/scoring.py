@@ -39,6 +39,15 @@ def _scorer(model, device, dtype):
     )
 
 
+def _scorer_for(model, device, dtype, client):
+    """The scorer that runs here, or (``client`` given) the client's view of a checkpoint the workers load."""
+    if client is None:
+        return _scorer(model, device, dtype)
+    from ..distributed.scoring import cluster_scorer
+
+    return cluster_scorer(model, client, device, dtype)
+
+
 def _text_column(frame: pd.DataFrame, column: str) -> list[str]:
     values = frame[column]
     bad = values.map(lambda v: not isinstance(v, str))
@@ -66,8 +75,22 @@ def _progress_callback(progress, total: int, description: str):
     return None, None
 
 
-def _score_texts(scorer, texts: list, *, batch_size: int, max_length, store: Store | None, progress, description: str):
-    """Scores (texts × outputs) for a list of texts, deduplicated, cached and batched; plus the report."""
+def _score_here(scorer, texts: list, limit: int, *, batch_size: int, report, progress, description: str) -> np.ndarray:
+    """Scores (texts × outputs) computed in this process; fills ``report``."""
+    encoded, truncated = scorer.encode(texts, limit)
+    report.truncated = int(truncated.sum())
+    tick, bar = _progress_callback(progress, len(texts), description)
+    try:
+        return scorer.score(encoded, batch_size=batch_size, report=report, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _score_texts(scorer, texts: list, *, batch_size: int, max_length, store: Store | None, progress, description: str,
+                 client=None):
+    """Scores (texts × outputs) for a list of texts, deduplicated, cached and batched (here or on ``client``'s
+    workers, after the cache is read); plus the report."""
     from ..kernels.scoring import ScoringReport, text_hash
 
     if int(batch_size) != batch_size or batch_size < 1:
@@ -85,14 +108,15 @@ def _score_texts(scorer, texts: list, *, batch_size: int, max_length, store: Sto
     report.cached = len(found)
     missing = [k for k in unique if k not in found]
     if missing:
-        encoded, truncated = scorer.encode([unique[k] for k in missing], limit)
-        report.truncated = int(truncated.sum())
-        tick, bar = _progress_callback(progress, len(missing), description)
-        try:
-            scores = scorer.score(encoded, batch_size=int(batch_size), report=report, progress=tick)
-        finally:
-            if bar is not None:
-                bar.close()
+        todo = [unique[k] for k in missing]
+        if client is None:
+            scores = _score_here(scorer, todo, limit, batch_size=int(batch_size), report=report, progress=progress,
+                                 description=description)
+        else:
+            from ..distributed.scoring import score_on_cluster
+
+            scores = score_on_cluster(client, scorer, todo, max_length=limit, batch_size=int(batch_size), report=report,
+                                      progress=progress)
         report.scored = len(missing)
         found.update(zip(missing, scores.tolist()))
         if store is not None:
@@ -115,6 +139,7 @@ def score_pairs(
     dtype=None,
     store: Store | None = None,
     progress: bool | Callable = True,
+    client=None,
 ) -> pd.DataFrame:
     """Score both responses of each preference pair with a one-output reward model.
 
@@ -136,6 +161,11 @@ def score_pairs(
         A :class:`~workbench.Store`: scores are cached per (model fingerprint, text).
     progress
         True for a tqdm bar, a callable ``(done, total)``, or False.
+    client
+        A ``distributed.Client``: the texts not in ``store`` are scored on the cluster's workers (each
+        loads ``model``, which must then be a checkpoint folder at the same path on every worker, once;
+        see :mod:`workbench.distributed.scoring`); same scores, in input order. With ``progress=True``
+        Dask's progress bar shows and the dashboard link is printed once.
 
     Returns
     -------
@@ -162,6 +192,9 @@ def score_pairs(
         if is_saved_reward_model(model):
             model = load_reward_model(model)
     if hasattr(model, "score_pairs") and not isinstance(model, tuple):  # a workbench-trained reward model
+        if client is not None:
+            raise WorkbenchDataError("client= spreads Hugging Face checkpoints over a cluster; a workbench-trained "
+                                     "reward model is small: score it without client=")
         return model.score_pairs(pairs)
     if not isinstance(pairs, pd.DataFrame):
         raise WorkbenchDataError(f"pairs must be a DataFrame with columns {', '.join(PAIR_COLUMNS)}; got {type(pairs).__name__}")
@@ -172,7 +205,7 @@ def score_pairs(
         raise WorkbenchDataError("pairs is empty: nothing to score")
     prompts = _text_column(pairs, "prompt")
     responses_a, responses_b = _text_column(pairs, "response_a"), _text_column(pairs, "response_b")
-    scorer = _scorer(model, device, dtype)
+    scorer = _scorer_for(model, device, dtype, client)
     if scorer.num_labels != 1:
         raise WorkbenchDataError(
             f"score_pairs needs a reward model with one output; this model has {scorer.num_labels} "
@@ -180,7 +213,7 @@ def score_pairs(
         )
     texts = scorer.pair_texts(prompts + prompts, responses_a + responses_b)
     scores, _, report = _score_texts(scorer, texts, batch_size=batch_size, max_length=max_length, store=store,
-                                     progress=progress, description="scoring pairs")
+                                     progress=progress, description="scoring pairs", client=client)
     n = len(pairs)
     out = pd.DataFrame({"score_a": scores[:n, 0], "score_b": scores[n:, 0]}, index=pairs.index)
     out["p_a"] = 1.0 / (1.0 + np.exp(-(out["score_a"] - out["score_b"])))
@@ -198,6 +231,7 @@ def score_items(
     dtype=None,
     store: Store | None = None,
     progress: bool | Callable = True,
+    client=None,
 ) -> pd.DataFrame:
     """Score single texts with a sequence classifier (a guardrail/safety model, one or several labels).
 
@@ -205,7 +239,7 @@ def score_items(
     conversation, like :func:`score_pairs`). Returns one row per text, indexed like the input: the raw
     output per label (``score_<label>``) and probabilities ``p_<label>`` — softmax over labels, a
     sigmoid per label for multi-label models, or ``p`` = sigmoid for a one-output model.
-    ``attrs["scoring"]`` holds the report; the other arguments are as in :func:`score_pairs`.
+    ``attrs["scoring"]`` holds the report; the other arguments (``client=`` too) are as in :func:`score_pairs`.
 
     >>> import tempfile, workbench
     >>> from workbench.analysis.scoring import tiny_reward_model
@@ -213,7 +247,7 @@ def score_items(
     >>> workbench.score_items(path, ["how do i plan meals?", "lol just do anything."], progress=False).columns.tolist()
     ['score_safe', 'score_unsafe', 'p_safe', 'p_unsafe']
     """
-    scorer = _scorer(model, device, dtype)
+    scorer = _scorer_for(model, device, dtype, client)
     if isinstance(texts, pd.DataFrame):
         missing = [c for c in ("prompt", "response") if c not in texts.columns]
         if missing:
@@ -227,7 +261,7 @@ def score_items(
     if len(inputs) == 0:
         raise WorkbenchDataError("no texts to score")
     scores, _, report = _score_texts(scorer, inputs, batch_size=batch_size, max_length=max_length, store=store,
-                                     progress=progress, description="scoring texts")
+                                     progress=progress, description="scoring texts", client=client)
     labels = scorer.labels
     out = pd.DataFrame(scores, index=index, columns=[f"score_{name}" for name in labels])
     if len(labels) == 1:
