@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.keys import stable_keys
 from ..data.ratings import Ratings
 from ..data.validate import check_level
 from ..errors import WorkbenchDataError
@@ -31,6 +32,8 @@ from ..kernels.resampling import (
     bootstrap_sums,
     jackknife_acceleration,
     percentile_interval,
+    poisson_sums,
+    poisson_weights,
     rater_counts,
     replicate_counts,
     row_types,
@@ -42,8 +45,17 @@ from . import coefficients
 METRICS = ("alpha", "cohen", "percent_agreement", *coefficients.COEFFICIENTS)
 RESAMPLE = ("items", "raters")
 INTERVALS = ("percentile", "bca")
+BOOTSTRAPS = ("multinomial", "poisson")
 #: Landis & Koch bands, for display only (methods.md M1.2).
 BANDS = ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (np.inf, "almost perfect"))
+
+
+def check_bootstrap(bootstrap: str, resample: str) -> None:
+    """Refuse an unknown bootstrap draw, or a Poisson draw over raters (it weights items)."""
+    if bootstrap not in BOOTSTRAPS:
+        raise WorkbenchDataError(f"bootstrap must be 'multinomial' or 'poisson', got {bootstrap!r}")
+    if bootstrap == "poisson" and resample != "items":
+        raise WorkbenchDataError("bootstrap='poisson' weights items; use it with resample='items'")
 
 
 def band(value: float) -> str | None:
@@ -221,6 +233,7 @@ def reliability(
     weights: str | None = None,
     form: str | None = None,
     interval: str = "percentile",
+    bootstrap: str = "multinomial",
 ) -> pd.DataFrame:
     """Agreement per slice with a bootstrap interval (percentile, or BCa on request).
 
@@ -251,6 +264,10 @@ def reliability(
     interval : "percentile" (default) or "bca" (bias-corrected and accelerated, with a jackknife
         over the resampled units). The percentile interval under-covers in small studies (about
         90 % for a 95 % interval over 20 items; see tests/test_coverage.py); BCa holds 95 % there.
+    bootstrap : "multinomial" (default: each replicate redraws as many items as there are) or
+        "poisson" (each item enters a replicate Poisson(1) times, from a counter-based generator
+        keyed by (seed, item id, replicate): the interval does not depend on the order, split or
+        partitioning of the data, and equals the one a Dask cluster computes; items only)
 
     Returns
     -------
@@ -267,8 +284,14 @@ def reliability(
     >>> bool((table["ci_low"] <= table["value"]).all() and (table["value"] <= table["ci_high"]).all())
     True
     """
+    if getattr(ratings, "distributed", False):  # a Dask-backed source (workbench.read_ratings(..., engine="dask"))
+        from ..distributed.reliability import reliability as distributed_reliability
+
+        return distributed_reliability(ratings, metric=metric, level=level, by=by, ci=ci, n_boot=n_boot, seed=seed, device=device,
+                                       resample=resample, weights=weights, form=form, interval=interval, bootstrap=bootstrap)
     if not isinstance(ratings, Ratings):
         raise WorkbenchDataError(f"reliability() takes a workbench Ratings, got {type(ratings).__name__}; see workbench.read_ratings")
+    check_bootstrap(bootstrap, resample)
     if metric not in METRICS:
         raise WorkbenchDataError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     level = check_level(level or ratings.level)
@@ -301,18 +324,33 @@ def reliability(
     kernel = _kernel(metric, level, coded.domain, dev, weights, form, ratings.n_raters)
     inputs = _inputs(coded, kernel, dev)
     value, reason = kernel.compute(_slice_totals(kernel, inputs, coded.bounds))
+    replicate_values = acceleration = None
+    if ci is not None and n_boot > 0:
+        if bootstrap == "poisson":
+            keys = stable_keys(_item_of_row(ratings, coded))
+            replicate_values = kernel.compute(poisson_sums(kernel.stats(*inputs), coded.bounds, keys, n_boot, seed))[0]
+        else:
+            replicate_values = _bootstrap(coded, kernel, inputs, n_boot, seed, resample, dev)
+        if interval == "bca":
+            acceleration = _acceleration(coded, kernel, inputs, resample, dev)
+    level_shown = level if metric in ("alpha", "icc") else "ordinal" if weights else "nominal"
+    return _table(_describe(ratings, coded), by, coefficients.label(metric, weights, form), level_shown, value, reason,
+                  replicate_values, acceleration, ci=ci, n_boot=n_boot, resample=resample, interval=interval, bootstrap=bootstrap)
 
-    out = _describe(ratings, coded)
-    out.insert(0, "metric", coefficients.label(metric, weights, form))
-    out.insert(1, "level", level if metric in ("alpha", "icc") else "ordinal" if weights else "nominal")
+
+def _table(out: pd.DataFrame, by, metric_label: str, level_shown: str, value: torch.Tensor, reason: torch.Tensor,
+           replicate_values: torch.Tensor | None, acceleration: torch.Tensor | None, *, ci, n_boot: int, resample: str,
+           interval: str, bootstrap: str) -> pd.DataFrame:
+    """The reliability table from per-slice facts (``slice, n_items, n_ratings, n_raters``), values and replicates."""
+    out.insert(0, "metric", metric_label)
+    out.insert(1, "level", level_shown)
     out["value"] = value.cpu().numpy()
     notes = [REASONS[int(r)] for r in reason.cpu()]
-    bootstrapped = ci is not None and n_boot > 0
+    bootstrapped = replicate_values is not None
     out["ci_low"], out["ci_high"] = np.nan, np.nan
     if bootstrapped:
-        replicate_values = _bootstrap(coded, kernel, inputs, n_boot, seed, resample, dev)
         if interval == "bca":
-            low, high, defined = bca_interval(replicate_values, value, _acceleration(coded, kernel, inputs, resample, dev), ci)
+            low, high, defined = bca_interval(replicate_values, value, acceleration, ci)
         else:
             low, high, defined = percentile_interval(replicate_values, ci)
         out["ci_low"], out["ci_high"] = low.numpy(), high.numpy()
@@ -331,7 +369,18 @@ def reliability(
         out = out.rename(columns={"slice": by})
     columns = ([by] if by else []) + ["metric", "level", "value", "ci_low", "ci_high", "n_items", "n_ratings", "n_raters",
                                       "band", "ci", "n_boot", "resample", "interval", "note"]
-    return out[columns]
+    out = out[columns]
+    out.attrs["bootstrap"] = bootstrap if bootstrapped else None
+    return out
+
+
+def _item_of_row(ratings: Ratings, coded: _Coded) -> pd.Index:
+    """The item id of each statistics row (rows are items, or (slice, item) pairs)."""
+    if coded.counts is not None:  # counts-only data: rows are items in order ``coded.row``
+        return ratings.items.index[coded.row]
+    item_of_row = np.empty(coded.n_rows, dtype=np.int64)
+    item_of_row[coded.row] = ratings.codes.item
+    return ratings.items.index[item_of_row]
 
 
 def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
@@ -429,13 +478,15 @@ def bootstrap_weights(
     by: str | None = None,
     metric: str = "alpha",
     level: str | None = None,
+    bootstrap: str = "multinomial",
 ) -> pd.DataFrame:
     """The resampling counts :func:`reliability` draws for a seed: one row per replicate.
 
     Columns are the items (``resample="items"``; a (slice, item) MultiIndex when ``by`` is a
     rater or per-rating column, since items are then resampled within each slice) or the raters
     (``resample="raters"``; drawn within each group when ``by`` is a rater column). A count k
-    means the item or rater enters that replicate k times.
+    means the item or rater enters that replicate k times. ``bootstrap="poisson"`` gives the
+    Poisson weights instead (an item keeps its weight in every slice it is in).
 
     Big, repetitive studies draw items by type (items whose ``metric``'s inputs are equal; see
     :mod:`workbench.kernels.resampling`); their counts are spread over the items of each type
@@ -449,6 +500,7 @@ def bootstrap_weights(
     """
     if resample not in RESAMPLE:
         raise WorkbenchDataError(f"resample must be 'items' or 'raters', got {resample!r}")
+    check_bootstrap(bootstrap, resample)
     if metric not in METRICS:
         raise WorkbenchDataError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     level = check_level(level or ratings.level)
@@ -458,13 +510,16 @@ def bootstrap_weights(
         strata = _rater_strata(coded) if coded.rater_slices else None
         n_raters = int(coded.rater.max()) + 1  # as the bootstrap draws
         return pd.DataFrame(rater_counts(seed, n_boot, n_raters, strata).astype(np.int64), columns=ratings.raters.index[:n_raters])
-    device = torch.device("cpu")
-    weights, form = coefficients.check_options(metric, None, None, ratings, by, resample)
-    types = _row_types(_inputs(coded, _kernel(metric, level, coded.domain, device, weights, form, ratings.n_raters), device), coded.bounds)
-    if types is None:
-        counts = replicate_counts(seed, n_boot, coded.bounds)
+    if bootstrap == "poisson":
+        counts = poisson_weights(stable_keys(_item_of_row(ratings, coded)), n_boot, seed)
     else:
-        counts = spread_type_counts(seed, replicate_counts(seed, n_boot, types.bounds, types.multiplicity), types)
+        device = torch.device("cpu")
+        weights, form = coefficients.check_options(metric, None, None, ratings, by, resample)
+        types = _row_types(_inputs(coded, _kernel(metric, level, coded.domain, device, weights, form, ratings.n_raters), device), coded.bounds)
+        if types is None:
+            counts = replicate_counts(seed, n_boot, coded.bounds)
+        else:
+            counts = spread_type_counts(seed, replicate_counts(seed, n_boot, types.bounds, types.multiplicity), types)
     counts = counts.astype(np.int64)
     if coded.counts is not None:  # counts-only data: rows are items in order ``coded.row``
         columns = ratings.items.index[coded.row]

@@ -36,14 +36,18 @@ def alpha_kernel(level: str, domain: np.ndarray, device) -> AlphaCategorical:
     return AlphaCategorical(level, len(domain), values, device=device)
 
 
-def moments_from_counts(counts: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+def moments_from_counts(counts: torch.Tensor, values: torch.Tensor, centre: float | None = None) -> torch.Tensor:
     """Per-item (count, sum, squared deviations) of centred values from an items × values count matrix.
+
+    Values are centred on ``centre`` (default: their mean over ``counts``); give one fixed centre
+    when moments of several blocks of items are summed.
 
     >>> moments_from_counts(torch.tensor([[1.0, 1.0]]), torch.tensor([0.0, 2.0])).tolist()
     [[2.0, 0.0, 2.0]]
     """
     m = counts.sum(dim=1)
-    centre = (counts.sum(dim=0) @ values) / m.sum().clamp(min=1)
+    if centre is None:
+        centre = (counts.sum(dim=0) @ values) / m.sum().clamp(min=1)
     v = values - centre
     total = counts @ v
     mean = total / m.clamp(min=1)

@@ -327,3 +327,60 @@ def _quantiles(values: torch.Tensor, low_q: torch.Tensor, high_q: torch.Tensor) 
         lows.append(float(q[0]))
         highs.append(float(q[1]))
     return torch.tensor(lows, dtype=DTYPE), torch.tensor(highs, dtype=DTYPE), defined.cpu()
+
+
+# ---------------------------------------------------------------------- Poisson bootstrap, counter-based
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: P(K ≤ k) for K ~ Poisson(1), k = 0, 1, …: the inverse CDF turns a uniform into a weight.
+_POISSON1_CDF = np.cumsum(np.exp(-1.0) / np.cumprod(np.concatenate([[1.0], np.arange(1.0, 24.0)])))
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's output function on uint64 arrays (wraps modulo 2⁶⁴)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def poisson_weights(keys, n_replicates: int, seed: int, first: int = 0) -> np.ndarray:
+    """(n_replicates × len(keys)) Poisson(1) bootstrap weights, each a pure function of (seed, key, replicate).
+
+    ``keys`` are stable 64-bit unit keys (:func:`workbench.data.keys.stable_keys` of the item ids).
+    The weight of unit ``key`` in replicate ``b`` is the inverse Poisson(1) CDF of the (b + 1)-th
+    splitmix64 output from the state ``mix(key ^ mix(seed))``: no generator is read in order, so
+    any subset of units, in any order, on any worker, gets the same weights. ``first`` is the
+    number of the first replicate returned (replicates ``first … first + n_replicates − 1``).
+
+    >>> poisson_weights(np.array([1, 2, 3], dtype=np.uint64), 2, seed=0).tolist()
+    [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]
+    >>> poisson_weights(np.array([3], dtype=np.uint64), 1, seed=0, first=1).tolist()  # replicate 1 of unit 3 alone
+    [[0.0]]
+    """
+    keys = np.asarray(keys, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        state = _mix64(keys ^ _mix64(np.asarray([int(seed) % 2**64], dtype=np.uint64) + _GOLDEN))
+        step = (np.arange(first + 1, first + n_replicates + 1, dtype=np.uint64) * _GOLDEN)[:, None]
+        bits = _mix64(state[None, :] + step)
+    uniform = (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return np.searchsorted(_POISSON1_CDF, uniform, side="right").astype(np.float64)
+
+
+def poisson_sums(stats: torch.Tensor, bounds: np.ndarray, keys, n_boot: int, seed: int, chunk_elements: int = 1 << 24) -> torch.Tensor:
+    """(n_boot × G × F) statistics of Poisson-bootstrap replicates: row r weighted by :func:`poisson_weights` of ``keys[r]``.
+
+    Sums over any split of the rows add up to the sums over all of them (a map/reduce), since
+    each row's weights depend on its key alone.
+    """
+    n_rows, n_features = stats.shape
+    n_slices = len(bounds) - 1
+    out = torch.empty(n_boot, n_slices, n_features, dtype=DTYPE, device=stats.device)
+    per_chunk = max(1, chunk_elements // max(n_rows, 1))
+    for first in range(0, n_boot, per_chunk):
+        size = min(per_chunk, n_boot - first)
+        weights = torch.as_tensor(poisson_weights(keys, size, seed, first), dtype=DTYPE, device=stats.device)
+        for g in range(n_slices):
+            lo, hi = int(bounds[g]), int(bounds[g + 1])
+            out[first : first + size, g] = weights[:, lo:hi] @ stats[lo:hi]
+    return out
