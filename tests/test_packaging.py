@@ -12,7 +12,7 @@ CONDA_NAMES = {"torch": "pytorch"}
 
 
 def _names(requirements) -> set[str]:
-    return {re.split(r"[<>=!~ ]", r, maxsplit=1)[0].strip().lower().replace("_", "-") for r in requirements}
+    return {re.split(r"[<>=!~ \[]", r, maxsplit=1)[0].strip().lower().replace("_", "-") for r in requirements}
 
 
 def _conda(path: Path) -> set[str]:
@@ -23,9 +23,15 @@ def _conda(path: Path) -> set[str]:
 
 def test_conda_environments_match_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {CONDA_NAMES.get(n, n) for n in _names(project["dependencies"] + project["optional-dependencies"]["notebook"])}
+    extras = project["optional-dependencies"]
+    wanted = {CONDA_NAMES.get(n, n) for n in _names(project["dependencies"] + extras["notebook"] + extras["distributed"])}
     assert _conda(ROOT / "environment.yml") == wanted
     assert _conda(ROOT / "binder" / "environment.yml") == wanted | BINDER_ONLY
+
+
+def test_distributed_extra_is_tested_in_ci():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(extras["distributed"]) <= set(extras["test"])  # CI installs [test]: the LocalCluster tests run there
 
 
 def test_constraints_pin_cpu_torch():

@@ -88,14 +88,17 @@ def _tied(is_top: np.ndarray, ties: np.ndarray, categories: pd.Index) -> np.ndar
     return tied
 
 
-def item_table(ratings: Ratings) -> pd.DataFrame:
+def item_table(ratings: Ratings, path=None) -> pd.DataFrame:
     """One row per item: ratings, counts and shares per category, majority, entropy, agreement.
 
     ``majority`` is missing where categories tie for the top count (``majority_tie`` is True and
     ``tied`` lists them); ties are never broken at random. ``entropy_bits`` is base 2 and
     ``entropy_norm`` divides it by log₂(number of categories). ``agreement`` is the share of
     agreeing pairs of ratings (NaN with one rating). Numeric labels with many distinct values get
-    ``mean`` and ``std`` instead of per-value columns.
+    ``mean`` and ``std`` instead of per-value columns. With ``path`` the table is also written
+    there as Parquet; for Dask-backed ratings (``read_ratings(..., engine="dask")``) it is written
+    by the workers as a Parquet dataset, never collected, and returned as a Dask DataFrame reading it
+    (one row per item, in no particular order; see :func:`workbench.distributed.item_table`).
 
     >>> import workbench
     >>> r = workbench.Ratings.from_matrix([["a", "a", "b"], ["a", "b", "b"]], level="nominal")
@@ -106,12 +109,22 @@ def item_table(ratings: Ratings) -> pd.DataFrame:
     1                2      NaN          True           1.0        0.0
     2                2        b         False           0.0        1.0
     """
+    if getattr(ratings, "distributed", False):  # a Dask-backed source: written as a Parquet dataset
+        from ..distributed.tables import item_table as distributed_item_table
+
+        return distributed_item_table(ratings, path)
     if not isinstance(ratings, Ratings):
         raise WorkbenchDataError(f"item_table() takes a workbench Ratings, got {type(ratings).__name__}")
-    counts = ratings.label_counts()
+    table = table_from_counts(ratings.label_counts(), ratings.level in ("interval", "ratio"))
+    if path is not None:
+        table.to_parquet(path)
+    return table
+
+
+def table_from_counts(counts: pd.DataFrame, numeric: bool) -> pd.DataFrame:
+    """:func:`item_table` from an items × categories count table (categories: numbers when ``numeric``)."""
     n = counts.sum(axis=1)
     out = pd.DataFrame({"n_ratings": n}, index=counts.index)
-    numeric = ratings.level in ("interval", "ratio")
     if numeric:
         values = counts.columns.to_numpy(dtype=np.float64)
         matrix = counts.to_numpy(dtype=np.float64)

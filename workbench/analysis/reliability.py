@@ -233,7 +233,7 @@ def reliability(
     weights: str | None = None,
     form: str | None = None,
     interval: str = "percentile",
-    bootstrap: str = "multinomial",
+    bootstrap: str | None = None,
 ) -> pd.DataFrame:
     """Agreement per slice with a bootstrap interval (percentile, or BCa on request).
 
@@ -264,10 +264,10 @@ def reliability(
     interval : "percentile" (default) or "bca" (bias-corrected and accelerated, with a jackknife
         over the resampled units). The percentile interval under-covers in small studies (about
         90 % for a 95 % interval over 20 items; see tests/test_coverage.py); BCa holds 95 % there.
-    bootstrap : "multinomial" (default: each replicate redraws as many items as there are) or
+    bootstrap : "multinomial" (the default in memory: each replicate redraws as many items as there are) or
         "poisson" (each item enters a replicate Poisson(1) times, from a counter-based generator
         keyed by (seed, item id, replicate): the interval does not depend on the order, split or
-        partitioning of the data, and equals the one a Dask cluster computes; items only)
+        partitioning of the data, and equals the one a Dask cluster computes, where it is the default; items only)
 
     Returns
     -------
@@ -291,6 +291,7 @@ def reliability(
                                        resample=resample, weights=weights, form=form, interval=interval, bootstrap=bootstrap)
     if not isinstance(ratings, Ratings):
         raise WorkbenchDataError(f"reliability() takes a workbench Ratings, got {type(ratings).__name__}; see workbench.read_ratings")
+    bootstrap = bootstrap or "multinomial"
     check_bootstrap(bootstrap, resample)
     if metric not in METRICS:
         raise WorkbenchDataError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")

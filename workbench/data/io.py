@@ -154,6 +154,7 @@ def read_ratings(
     categories: Sequence | None = None,
     duplicates: str = "error",
     columns: Sequence[str] | None = None,
+    engine: str = "pandas",
     **options,
 ) -> Ratings:
     """Read annotator-level ratings from a file (CSV/TSV/Parquet/JSONL, optionally .gz) or a DataFrame.
@@ -174,6 +175,10 @@ def read_ratings(
     columns : sequence of str, optional
         Extra columns to read besides the item, rater and label columns (default: all); Parquet
         files then read only those columns.
+    engine : {"pandas", "dask"}
+        "dask" keeps the ratings on a Dask cluster (paths, globs, directories of Parquet files or a
+        Dask DataFrame; ``client=`` or the active ``distributed.Client``) and returns a
+        :class:`~workbench.distributed.DistributedRatings`; see :func:`workbench.distributed.read_ratings`.
     **options
         Passed to :meth:`Ratings.from_frame` (``items=``, ``raters=``, ``item_columns=``, …).
 
@@ -184,6 +189,13 @@ def read_ratings(
     >>> workbench.read_ratings(frame, item="q", rater="w", label="score", level="ordinal", categories=[1, 2, 3, 4, 5])
     Ratings(2 items, 2 raters, 3 ratings, ordinal, categories=(1, 2, 3, 4, 5))
     """
+    if engine == "dask":
+        from ..distributed.source import read_ratings as read_distributed
+
+        return read_distributed(source, item=item, rater=rater, label=label, level=level, categories=categories,
+                                duplicates=duplicates, columns=columns, **options)
+    if engine != "pandas":
+        raise WorkbenchDataError(f"engine must be 'pandas' or 'dask', got {engine!r}")
     if isinstance(source, pd.DataFrame):
         frame, meta = source, {"source": "DataFrame"}
         if columns is not None:
