@@ -136,6 +136,18 @@ def test_item_table_is_written_by_the_workers_and_equals_memory(dist, memory, tm
             expected[column].astype(object).where(expected[column].notna(), None).tolist()
 
 
+def test_group_divergence_equals_memory(dist, memory):
+    table = workbench.group_divergence(dist, by="group", n_perm=100, seed=4)
+    expected = workbench.group_divergence(memory, by="group", n_perm=100, seed=4)
+    assert table["item_id"].equals(expected["item_id"]) and table["group"].equals(expected["group"])
+    assert np.allclose(table["jsd"], expected["jsd"], rtol=0, atol=1e-9, equal_nan=True)
+    assert np.array_equal(table["p_value"], expected["p_value"], equal_nan=True)  # the same permutations, item by item
+    assert table.attrs["overall"]["p_value"] == expected.attrs["overall"]["p_value"]
+    assert abs(table.attrs["overall"]["value"] - expected.attrs["overall"]["value"]) < 1e-12
+    with pytest.raises(workbench.WorkbenchDataError, match="is an item column"):
+        workbench.group_divergence(dist, by="topic")
+
+
 def test_bad_input_on_a_worker_is_a_data_error(client, folder):
     bad = FRAME.copy()
     bad.loc[70_000, "score"] = 9  # in the last partition only (rows count from 0 in each file)

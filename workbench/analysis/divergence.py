@@ -19,7 +19,7 @@ from ..errors import WorkbenchDataError
 from ..kernels.agreement import REASONS, AlphaCategorical
 from ..kernels.cross import CrossAgreement, cross_stats
 from ..kernels.device import resolve_device, to_tensor
-from ..kernels.divergence import GroupCounter, benjamini_hochberg, group_vs_rest, permutation_null
+from ..kernels.divergence import GroupCounter, benjamini_hochberg, group_vs_rest, permutation_sums
 from ..kernels.resampling import bootstrap_sums, percentile_interval
 
 CANONICAL = ("item_id", "rater_id", "label")
@@ -144,17 +144,48 @@ def group_divergence(
     >>> bool(planted[table["item_id"].head(10)].mean() > 0.8)  # the top of the ranking is the planted split
     True
     """
+    if getattr(ratings, "distributed", False):  # a Dask-backed source: the same test, partition by partition
+        from ..distributed.tables import group_divergence as distributed_group_divergence
+
+        return distributed_group_divergence(ratings, by, min_per_group=min_per_group, n_perm=n_perm, seed=seed, device=device)
     min_per_group = _check_common(min_per_group, "min_per_group", 1)
     n_perm = _check_common(n_perm, "n_perm")
     groups = rater_groups(ratings, by, "group_divergence")
-    dev = resolve_device(device)
     codes = ratings.codes
-    n_items, n_values, n_groups = len(codes.items), _n_values(ratings), len(groups.names)
+    found = item_divergence(codes.item, _value_codes(ratings), groups.unit, groups.unit_group, n_items=len(codes.items),
+                            n_values=_n_values(ratings), n_groups=len(groups.names), min_per_group=min_per_group,
+                            n_perm=n_perm, seed=seed, device=device, progress=progress)
+    return divergence_table(codes.items, found, groups, min_per_group=min_per_group, n_perm=n_perm, seed=seed)
+
+
+@dataclass
+class ItemDivergence:
+    """Per item: the largest group-vs-rest JSD, its group, whether tested, counts per group, and the null's parts.
+
+    ``reached``/``defined`` count permutations per item; ``null_sums``/``null_kept`` are per
+    permutation (see :func:`~workbench.kernels.divergence.permutation_sums`); all additive over
+    disjoint sets of items. None without permutations.
+    """
+
+    value: np.ndarray
+    group: np.ndarray
+    tested: np.ndarray
+    n_group: np.ndarray  # (groups, items)
+    reached: np.ndarray | None = None
+    defined: np.ndarray | None = None
+    null_sums: np.ndarray | None = None
+    null_kept: np.ndarray | None = None
+
+
+def item_divergence(item, value_code, unit, unit_group, *, n_items: int, n_values: int, n_groups: int, min_per_group: int,
+                    n_perm: int, seed: int, device="auto", progress=None) -> ItemDivergence:
+    """The per-item statistic and permutation null of :func:`group_divergence` for coded ratings (any set of whole items)."""
+    dev = resolve_device(device)
     counter = GroupCounter(
-        to_tensor(codes.item, device=dev), to_tensor(_value_codes(ratings), device=dev), to_tensor(groups.unit, device=dev),
-        n_items=n_items, n_values=n_values, n_units=len(groups.unit_group),
+        to_tensor(item, device=dev), to_tensor(value_code, device=dev), to_tensor(unit, device=dev),
+        n_items=n_items, n_values=n_values, n_units=len(unit_group),
     )
-    counts = counter.observed(to_tensor(groups.unit_group, device=dev), n_groups)  # (groups, items, categories)
+    counts = counter.observed(to_tensor(unit_group, device=dev), n_groups)  # (groups, items, categories)
     per_group = group_vs_rest(counts, counter.total, counter.xlog, 1, best=False)  # (groups, items); NaN: a side is empty
     n_group = counts.sum(dim=2)
     n_rest = n_group.sum(dim=0, keepdim=True) - n_group
@@ -164,33 +195,38 @@ def group_divergence(
     tested = ~torch.isnan(tested_value)
     value = torch.where(tested, tested_value, shown_value)
     best = torch.where(tested, tested_group, shown_group)
+    found = ItemDivergence(value.cpu().numpy(), best.cpu().numpy(), tested.cpu().numpy(), n_group.cpu().numpy())
+    if n_perm > 0 and tested.any():
+        parts = permutation_sums(counter, unit_group, n_groups, value, tested, n_perm=n_perm, seed=seed,
+                                 min_count=min_per_group, progress=progress)
+        found.reached, found.defined, found.null_sums, found.null_kept = (x.cpu().numpy() for x in parts)
+    return found
 
-    p = torch.full_like(value, torch.nan)
+
+def divergence_table(item_ids, found: ItemDivergence, groups: Groups, *, min_per_group: int, n_perm: int, seed: int) -> pd.DataFrame:
+    """The ranking :func:`group_divergence` returns, from the per-item parts (items in their natural order)."""
+    value, tested = found.value, found.tested
+    p = np.full(len(value), np.nan)
     overall = {"statistic": "mean jsd over tested items", "value": float(value[tested].mean()) if tested.any() else np.nan,
                "p_value": np.nan, "n_items": int(tested.sum()), "n_perm": n_perm, "permuted": f"{groups.by} among {groups.per}s"}
-    if n_perm > 0 and tested.any():
-        reached, defined, means = permutation_null(
-            counter, groups.unit_group, n_groups, value, tested,
-            n_perm=n_perm, seed=seed, min_count=min_per_group, progress=progress,
-        )
-        p = torch.where(tested, (1 + reached) / (1 + defined).to(value.dtype), torch.nan)
-        finite = means[~torch.isnan(means)]
+    if found.reached is not None:
+        p = np.where(tested, (1 + found.reached) / (1 + found.defined).astype(np.float64), np.nan)
+        means = np.where(found.null_kept > 0, found.null_sums / np.maximum(found.null_kept, 1), np.nan)
+        finite = means[~np.isnan(means)]
         overall["p_value"] = float((1 + (finite >= overall["value"] - 1e-12).sum()) / (1 + len(finite)))
-    q = benjamini_hochberg(p)
-
-    per_group = n_group.cpu().numpy()
+    q = benjamini_hochberg(torch.as_tensor(p)).numpy()
     out = pd.DataFrame({
-        "item_id": codes.items,
-        "jsd": value.cpu().numpy(),
-        "group": pd.Series(np.asarray(groups.names, dtype=object)[best.cpu().numpy()]).where(~np.isnan(value.cpu().numpy())).to_numpy(),
-        "p_value": p.cpu().numpy(),
-        "q_value": q.cpu().numpy(),
+        "item_id": item_ids,
+        "jsd": value,
+        "group": pd.Series(np.asarray(groups.names, dtype=object)[found.group]).where(~np.isnan(value)).to_numpy(),
+        "p_value": p,
+        "q_value": q,
     })
     for g, name in enumerate(groups.names):
-        out[f"n_{name}"] = per_group[g]
-    out["note"] = _notes(per_group, tested.cpu().numpy(), groups.names, min_per_group)
+        out[f"n_{name}"] = found.n_group[g]
+    out["note"] = _notes(found.n_group, tested, groups.names, min_per_group)
     out = out.sort_values("jsd", ascending=False, kind="stable", na_position="last").reset_index(drop=True)
-    out.attrs.update({"by": by, "min_per_group": min_per_group, "n_perm": n_perm, "seed": seed, "overall": overall})
+    out.attrs.update({"by": groups.by, "min_per_group": min_per_group, "n_perm": n_perm, "seed": seed, "overall": overall})
     return out
 
 

@@ -1,9 +1,10 @@
 """The workbench on a Dask cluster: the same analyses, and the same numbers, when data outgrow one machine.
 
 ``workbench.read_ratings(path, ..., engine="dask")`` returns a :class:`DistributedRatings` that
-:func:`workbench.reliability` and :func:`workbench.item_table` take in place of a Ratings. Per-item
-statistics are built by aggregation on (slice, item) — the rating rows are never shuffled for
-reliability or item tables — and the kernels' additive statistics are summed over partitions.
+:func:`workbench.reliability`, :func:`workbench.item_table` and :func:`workbench.group_divergence`
+take in place of a Ratings. Per-item statistics are built by aggregation on (slice, item) — the
+rating rows are never shuffled for reliability or item tables — and the kernels' additive
+statistics are summed over partitions.
 ``workbench.distributed.scoring``: reward-model scoring spread over the workers (``score_pairs(..., client=)``).
 Needs the ``[distributed]`` extra (``pip install -e '.[distributed]'``); modules import dask on first use.
 """
@@ -18,6 +19,7 @@ _EXPORTS = {
     "read_ratings": "workbench.distributed.source",
     "reliability": "workbench.distributed.reliability",
     "item_table": "workbench.distributed.tables",
+    "group_divergence": "workbench.distributed.tables",
 }
 
 __all__ = sorted(_EXPORTS)

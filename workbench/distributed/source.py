@@ -114,7 +114,8 @@ class DistributedRatings:
     Build one with ``workbench.read_ratings(source, ..., engine="dask")``. ``frame`` is the coded
     long table (``item_id``, ``rater_id`` as text, ``value``: category code or number, a row position,
     and the other columns); ``raters`` the rater table (on the client); :attr:`items` the item table
-    (a Dask frame). Works with :func:`workbench.reliability` and :func:`workbench.item_table`.
+    (a Dask frame). Works with :func:`workbench.reliability`, :func:`workbench.item_table` and
+    :func:`workbench.group_divergence`.
     """
 
     distributed = True

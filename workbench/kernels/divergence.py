@@ -210,7 +210,31 @@ def permutation_null(
     permutation the mean statistic over the ``tested`` items (for the overall test). The draws
     come from one NumPy generator read permutation by permutation (``n_units`` uniforms each,
     ranked), so the result does not depend on the batch size or the device. ``progress(done,
-    total)`` is called after each batch.
+    total)`` is called after each batch. See :func:`permutation_sums` for the parts.
+    """
+    reached, defined, sums, kept = permutation_sums(counter, unit_group, n_groups, observed, tested, n_perm=n_perm, seed=seed,
+                                                    min_count=min_count, progress=progress)
+    return reached, defined, torch.where(kept > 0, sums / kept.clamp(min=1), torch.nan)
+
+
+def permutation_sums(
+    counter: GroupCounter,
+    unit_group: np.ndarray,
+    n_groups: int,
+    observed: torch.Tensor,
+    tested: torch.Tensor,
+    *,
+    n_perm: int,
+    seed: int,
+    min_count: int,
+    progress=None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`permutation_null` in additive parts: per item (reached, defined); per permutation the sum of
+    the statistic over the tested items where it is defined, and how many those are.
+
+    Each item's counts depend only on its own ratings and the permuted groups of all units, so
+    ``counter`` may hold any subset of whole items (a partition): the parts of disjoint subsets,
+    drawn with the same seed over the same units, add up to those of their union.
     """
     device = observed.device
     n_units = len(unit_group)
@@ -220,7 +244,8 @@ def permutation_null(
     groups = torch.as_tensor(unit_group, device=device)
     reached = torch.zeros(counter.n_items, dtype=torch.int64, device=device)
     defined = torch.zeros(counter.n_items, dtype=torch.int64, device=device)
-    means = torch.empty(n_perm, dtype=DTYPE, device=device)
+    sums = torch.zeros(n_perm, dtype=DTYPE, device=device)
+    kept_counts = torch.zeros(n_perm, dtype=torch.int64, device=device)
     kept_items = tested[:, None]
     lookup = ItemJSD.build(counter.total, counter.xlog, min_count)
     for start in range(0, n_perm, per_batch):
@@ -232,12 +257,11 @@ def permutation_null(
         reached += (ok & (value >= observed[:, None])).sum(dim=1)
         defined += ok.sum(dim=1)
         kept = ok & kept_items
-        n_kept = kept.sum(dim=0)
-        mean = torch.where(kept, value, 0.0).sum(dim=0) / n_kept.clamp(min=1)
-        means[start : start + size] = torch.where(n_kept > 0, mean, torch.nan)
+        kept_counts[start : start + size] = kept.sum(dim=0)
+        sums[start : start + size] = torch.where(kept, value, 0.0).sum(dim=0)
         if progress is not None:
             progress(start + size, n_perm)
-    return reached, defined, means
+    return reached, defined, sums, kept_counts
 
 
 def benjamini_hochberg(p: torch.Tensor) -> torch.Tensor:
