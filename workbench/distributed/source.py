@@ -215,12 +215,14 @@ def read_ratings(
     if clashes:
         raise WorkbenchDataError(f"column {clashes[0]!r} would be overwritten by the canonical columns; rename it first")
     extra = [c for c in frame.columns if c not in names]
+    require_columns(pd.DataFrame(columns=extra), list(item_columns or []) + list(rater_columns or []))
     ids = frame.map_partitions(_with_ids, item, rater, label, partition_info=True,
                                meta=_with_ids(frame._meta, item, rater, label, {"number": 0}))
     hashed = [c for c in extra if c not in PRESERVED]
     # pass 1: labels, sizes, rater table (first appearance, constancy), item constancy, repeated pairs
     scans = [_scan_delayed(part, number, label, level, categories) for number, part in enumerate(ids.to_delayed())]
-    rater_stats = _constancy(ids, "rater_id", hashed, 1)
+    candidates = list(rater_columns) if rater_columns is not None else [c for c in hashed if c not in (item_columns or ())]
+    rater_stats = _constancy(ids, "rater_id", candidates, 1)
     item_check = None if item_columns is not None or not hashed else _item_constancy(ids, hashed)
     pair = ids.map_partitions(_pair_hash, meta=pd.Series(dtype=np.uint64))
     repeats = pair.to_frame("pair").groupby("pair").size(split_out=max(1, ids.npartitions // 2), shuffle_method=shuffle_method(ids.npartitions))
@@ -234,9 +236,8 @@ def read_ratings(
     if item_columns is None:
         varies = results[-1] if item_check is not None else {}
         item_columns = [c for c in hashed if not varies.get(c, True)]
-    require_columns(pd.DataFrame(columns=extra), list(item_columns) + list(rater_columns or []))
     if rater_columns is None:
-        rater_columns = [c for c in hashed if c not in item_columns and _constant(rater_stats, c)]
+        rater_columns = [c for c in candidates if c not in item_columns and _constant(rater_stats, c)]
     raters = rater_stats.sort_values(POSITION).drop(columns=[c for c in rater_stats.columns if c not in rater_columns])
     raters.index = raters.index.rename("rater_id")
     coded = ids.map_partitions(_code_values, label, level, labels["categories"], meta=_code_values(ids._meta, label, level, labels["categories"]))
