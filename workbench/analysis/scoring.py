@@ -164,8 +164,9 @@ def score_pairs(
     client
         A ``distributed.Client``: the texts not in ``store`` are scored on the cluster's workers (each
         loads ``model``, which must then be a checkpoint folder at the same path on every worker, once;
-        see :mod:`workbench.distributed.scoring`); same scores, in input order. With ``progress=True``
-        Dask's progress bar shows and the dashboard link is printed once.
+        see :mod:`workbench.distributed.scoring`); the same scores (up to float32 rounding, as with another
+        ``batch_size``), in input order. With ``progress=True`` Dask's progress bar shows and the
+        dashboard link is printed once.
 
     Returns
     -------

@@ -3,8 +3,10 @@
 The client validates the input, reads the score cache and splits the texts still to score into
 chunks (neighbours by character length); each worker loads the checkpoint once (the
 :class:`ScorerCache` worker plugin), sorts each chunk's texts by token length into batches and scores
-them; the client puts the scores back in input order. A failed chunk cancels the rest and raises,
-naming the chunk: never a partial answer.
+them; the client puts the scores back in input order. The scores equal one process's up to float32
+rounding (the batches differ, as with another ``batch_size``). A failed chunk cancels the rest and
+raises, naming the chunk: never a partial answer; a worker that dies has its chunks rerun by Dask on
+the others.
 
 Models load from a local folder **on each worker**: a ``LocalCluster``'s workers share the client's
 disk; on a real cluster the folder must be at the same path on every worker (a shared file system
