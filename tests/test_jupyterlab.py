@@ -8,6 +8,7 @@ skips cleanly without them. The notebooks run on copies in a temporary folder (J
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -136,17 +137,48 @@ def _select_18_to_34(output):
     output.get_by_text("89", exact=True).first.wait_for(timeout=10_000)  # its raters
 
 
+def _next_item(output):
+    """04: "Next ▶" shows the queue's second item (Panel then builds new panes in the kernel and pushes them)."""
+    output.get_by_text("Item 1 of").first.wait_for(timeout=30_000)
+    output.get_by_role("button", name="Next ▶").click()
+    output.get_by_text("Item 2 of").first.wait_for(timeout=30_000)
+
+
+def _regroup_by_region(output):
+    """03: group the Explorer's raters by region; the item table and the tests follow."""
+    output.locator(".tabulator-row").first.wait_for(timeout=30_000)
+    output.locator("select", has=output.page.locator("option[value=region]")).first.select_option("region")
+    output.get_by_text("Europe", exact=True).first.wait_for(timeout=60_000)
+
+
+def _switch_off_flips(output):
+    """05: switching the flip rule off sets the flips to 0 at once."""
+    output.get_by_text(re.compile(r"^[1-9]\d* flipped · ")).first.wait_for(timeout=60_000)
+    output.locator("input[type=checkbox]").first.uncheck()  # rule 1, flip
+    output.get_by_text(re.compile(r"^0 flipped · \d+ dropped · \d+ kept")).first.wait_for(timeout=60_000)
+
+
+def _compare(output):
+    """06: "Compare" fills the metrics table and the verdict."""
+    output.get_by_role("button", name="Compare").click()
+    output.get_by_text("agrees with people better").first.wait_for(timeout=120_000)
+
+
 #: Per notebook with Panel outputs: texts they must show once live, and one interaction (output index, action).
 #: A new notebook adds its entry here.
 LIVE = {
     "01_quickstart.ipynb": (["ratings per item (min / median / max)", "Rater attributes", "95 % item bootstrap"], (1, _select_18_to_34)),
-    "04_tagging.ipynb": (["Your name", "Queue order"], (None, None)),
+    "03_disagreement.ipynb": (["Items (most divergent first; select one)"], (0, _regroup_by_region)),
+    "04_tagging.ipynb": (["Your name", "Queue order"], (0, _next_item)),
+    "05_cleaning.ipynb": (["Committee agreement with the human majority"], (0, _switch_off_flips)),
+    "06_reward_models.ipynb": (["Models to compare"], (0, _compare)),
 }
 
 
-#: Notebooks checked in JupyterLab when this test was written; later ones run too, as non-strict xfail
-#: until their authors add a LIVE entry and see them pass.
-CHECKED = {"01_quickstart.ipynb", "02_agreement.ipynb", "04_tagging.ipynb"}
+#: Notebooks seen to pass here; a new notebook runs too, as non-strict xfail, until its author adds a
+#: LIVE entry and sees it pass.
+CHECKED = {"01_quickstart.ipynb", "02_agreement.ipynb", "03_disagreement.ipynb", "04_tagging.ipynb", "05_cleaning.ipynb",
+           "06_reward_models.ipynb"}
 
 
 @pytest.mark.parametrize("name", [n if n in CHECKED else pytest.param(n, marks=pytest.mark.xfail(
@@ -169,7 +201,7 @@ def test_notebook_runs_in_jupyterlab_with_live_widgets(lab, chromium, name):
             panels.get_by_text(text).first.wait_for(timeout=60_000)
         if texts:
             assert panels.count() > 0
-        if interact is not None:  # 04's "Next" is left out: Panel then asks cdn.holoviz.org for CSS (see issue 11)
+        if interact is not None:  # updates pushed from the kernel bring stylesheets too: they must stay inline
             interact(panels.nth(index))
         assert outside == [], f"requests left localhost: {outside}"
     finally:
