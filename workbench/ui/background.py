@@ -1,9 +1,10 @@
-"""Long work off the request thread: one small pool shared by every session of the server.
+"""Long work off the request thread, and updates handed to the session they belong to.
 
-In a served session the result is handed back to that session's event loop (Bokeh documents are
-not thread-safe), so ``done`` and ``failed`` may update widgets and panes directly. Outside a
-server (a notebook, a script) there is no loop to hand back to: the work runs at once, and a
-component's output is complete when its cell returns.
+One small pool serves every session of the server. Bokeh documents are not thread-safe, so a
+result, a progress tick or a tag written in another session reaches a served session through
+:func:`call_in_session`: on that session's event loop, with Panel's current document set to it.
+Outside a server (a notebook, a script) there is no loop to hand back to: the work runs at once,
+and a component's output is complete when its cell returns.
 """
 
 from __future__ import annotations
@@ -12,8 +13,55 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 import panel as pn
+from panel.io.state import set_curdoc
+
+from ..errors import WorkbenchDataError
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench")
+
+
+def session_document():
+    """The document of the served session running this code, or None (a notebook, a script, a worker thread).
+
+    >>> session_document() is None
+    True
+    """
+    doc = pn.state.curdoc
+    return doc if doc is not None and doc.session_context is not None else None
+
+
+def call_in_session(doc, update) -> None:
+    """Run ``update()`` in ``doc``'s session; from any thread or session.
+
+    At once when ``doc`` is None (not served) or is the session running now; otherwise on ``doc``'s
+    event loop, with Panel's current document set to ``doc``. (A callback scheduled from another
+    session would otherwise run under that session's document — the context travels with the
+    callback — and Panel would route its model changes there.) A session that has closed is skipped.
+
+    >>> call_in_session(None, lambda: print("now"))
+    now
+    """
+    if doc is None or doc is session_document():
+        update()
+        return
+
+    def in_its_session() -> None:
+        with set_curdoc(doc):
+            update()
+
+    try:
+        doc.add_next_tick_callback(in_its_session)  # thread-safe; Bokeh runs it holding the document lock
+    except Exception:  # the session closed: nobody to tell
+        pass
+
+
+def error_text(error: Exception) -> str:
+    """What the page says about a failed job: a data error's own message, else the exception's name and text.
+
+    >>> error_text(WorkbenchDataError("column 'label' is missing")), error_text(ZeroDivisionError("division by zero"))
+    ("column 'label' is missing", 'ZeroDivisionError: division by zero')
+    """
+    return str(error) if isinstance(error, WorkbenchDataError) else f"{type(error).__name__}: {error}"
 
 
 def run_in_background(work, *, done, failed) -> Future:
@@ -24,7 +72,7 @@ def run_in_background(work, *, done, failed) -> Future:
     >>> future.result(), out
     (42, [42])
     """
-    doc = pn.state.curdoc if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None else None
+    doc = session_document()
     if doc is None:
         future: Future = Future()
         try:
@@ -38,11 +86,7 @@ def run_in_background(work, *, done, failed) -> Future:
 
     def _finish(future: Future) -> None:
         error = future.exception()
-        callback = partial(done, future.result()) if error is None else partial(failed, error)
-        try:
-            doc.add_next_tick_callback(callback)
-        except Exception:  # the session closed while the work ran: nobody to tell
-            pass
+        call_in_session(doc, partial(done, future.result()) if error is None else partial(failed, error))
 
     future = _POOL.submit(work)
     future.add_done_callback(_finish)

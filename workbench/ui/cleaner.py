@@ -6,7 +6,7 @@ import functools
 import io
 import re
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent import futures
 
 import holoviews as hv
 import numpy as np
@@ -20,6 +20,7 @@ from ..analysis.reliability import reliability
 from ..data.ratings import PREFERENCE_LABELS, Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
+from .background import call_in_session, error_text, run_in_background, session_document
 from .workspace import Workspace
 
 
@@ -33,8 +34,6 @@ DEFAULT_RULES = [
 ]
 COMMITTEE_COLUMNS = ("committee_group", "n_agree", "share_agree")
 N_BOOT = 200
-#: EM fits and bootstraps run here, never on the thread that serves the page.
-_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench-cleaner")
 
 
 #: Per data set (shared by every browser session on it): committee votes, alpha as read, attentiveness fits.
@@ -122,7 +121,7 @@ class Cleaner(pn.viewable.Viewer):
         self.update()
         self.param.watch(lambda _: (self._enrich(), self.update()), ["low_cutoff", "ties"])
         self.param.watch(self._on_message, "message")
-        self._doc, self._data = pn.state.curdoc, self.ratings
+        self._doc, self._data = session_document(), self.ratings
         self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
         if fit_now and self.strong_model is not None:
             self.fit()
@@ -194,38 +193,17 @@ class Cleaner(pn.viewable.Viewer):
         if self.workspace.ratings is not self._data:  # the app replaced this tab for another data set
             self.workspace.param.unwatch(self._tag_watcher)
             return
-        refresh = lambda: (self._enrich(), self.update())  # noqa: E731
-        if self._doc is not None and pn.state.curdoc is not self._doc:
-            self._doc.add_next_tick_callback(refresh)
-        else:
-            refresh()
+        call_in_session(self._doc, lambda: (self._enrich(), self.update()))
 
     # ------------------------------------------------------------------ background work
-    def _in_background(self, work, done):
-        """Run ``work`` on the executor; ``done(result)`` then runs on the page's thread (or at once without a page)."""
-        doc = pn.state.curdoc if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None else None
-
-        def run():
-            try:
-                result = work()
-                apply = functools.partial(done, result)
-            except WorkbenchDataError as err:
-                apply = functools.partial(setattr, self, "message", str(err))
-            except Exception as err:  # shown as a message, never as a traceback in the page
-                apply = functools.partial(setattr, self, "message", f"{type(err).__name__}: {err}")
-            if doc is not None:
-                doc.add_next_tick_callback(apply)
-            else:
-                apply()
-
-        future = _EXECUTOR.submit(run)
-        self._pending.append(future)
-        return future
+    def _in_background(self, work, done) -> None:
+        """``work()`` off the request thread, then ``done(result)`` in this session; a failure becomes the message."""
+        self._pending.append(run_in_background(work, done=done, failed=lambda error: setattr(self, "message", error_text(error))))
 
     def wait(self, timeout: float = 120) -> None:
-        """Block until the background work started so far is done (for notebooks and tests)."""
-        while self._pending:
-            self._pending.pop(0).result(timeout=timeout)
+        """Block until the background work started so far is done (for scripts and tests; in a notebook it already is)."""
+        pending, self._pending = self._pending, []
+        futures.wait(pending, timeout=timeout)
 
     def fit(self) -> None:
         """Fit attentiveness (M3) off the request thread; the histogram and the rater rule follow when done."""

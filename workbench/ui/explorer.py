@@ -15,8 +15,7 @@ from ..analysis.divergence import cross_reliability, group_divergence, item_grou
 from ..analysis.reliability import reliability
 from ..data.ratings import Ratings
 from ..data.store import Store
-from ..errors import WorkbenchDataError
-from .background import run_in_background
+from .background import call_in_session, error_text, run_in_background, session_document
 from .workspace import Workspace
 
 
@@ -154,46 +153,37 @@ class Explorer(pn.viewable.Viewer):
         self.status = f"testing {subset.n_items} items: {n_perm} permutations of {by}…" if by else "drawing subsamples…"
         self.error = ""
 
-        doc = pn.state.curdoc
-        served = doc is not None and doc.session_context is not None
+        doc = session_document()
 
-        def on_loop(update):
-            """Apply a worker thread's update on the session's event loop (a served page), else at once."""
-            if job != self._job:
-                return
-            if served:
-                doc.add_next_tick_callback(lambda: job == self._job and update())  # thread-safe; runs with the document lock
-            else:
-                update()
+        def current(update):
+            """``update`` for this job only: a regrouping since has its own job coming."""
+            return lambda *args: job == self._job and update(*args)
 
-        def tick(done, total):
-            on_loop(lambda: setattr(self._progress, "value", int(70 * done / max(total, 1))))
+        def progress(value: int) -> None:  # from the worker thread: applied in the session
+            call_in_session(doc, current(lambda: setattr(self._progress, "value", value)))
 
         def work():
             result = {"key": key}
             if by is not None:
+                tick = lambda done, total: progress(int(70 * done / max(total, 1)))  # noqa: E731
                 result["divergence"] = group_divergence(subset, by, n_perm=n_perm, min_per_group=MIN_PER_GROUP, progress=tick)
-                on_loop(lambda: setattr(self._progress, "value", 75))
+                progress(75)
                 result["alphas"] = reliability(subset, by=by, n_boot=n_boot)
                 result["cross"] = cross_reliability(subset, by, n_boot=n_boot)
-            on_loop(lambda: setattr(self._progress, "value", 85))
+            progress(85)
             result["curve"] = convergence(subset, _sizes(subset), n_draws=n_draws)
             result["plan"] = sample_size(subset, target, n_draws=n_draws)
             return result
 
+        @current
         def done(result):
-            def update():
-                self._progress.param.update(value=100, visible=False)
-                self.param.update(tests=result, status="")
-            on_loop(update)
+            self._progress.param.update(value=100, visible=False)
+            self.param.update(tests=result, status="")
 
+        @current
         def failed(error):
-            message = str(error) if isinstance(error, WorkbenchDataError) else f"{type(error).__name__}: {error}"
-
-            def update():
-                self._progress.visible = False
-                self.param.update(status="", error=message)
-            on_loop(update)
+            self._progress.visible = False
+            self.param.update(status="", error=error_text(error))
 
         run_in_background(work, done=done, failed=failed)
 

@@ -26,7 +26,7 @@ from ..data.ratings import Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
 from ..kernels.model_metrics import METRICS
-from .background import run_in_background
+from .background import error_text, run_in_background
 from .workspace import Workspace
 
 #: Environment variable naming a folder whose sub-folders are local checkpoints (listed in the tab).
@@ -157,7 +157,7 @@ class ModelComparison(pn.viewable.Viewer):
         def failed(error):
             self.busy = False
             self._progress.visible = False
-            self.status = f"{label} failed: {error}" if isinstance(error, WorkbenchDataError) else f"{label} failed: {type(error).__name__}: {error}"
+            self.status = f"{label} failed: {error_text(error)}"
 
         future = run_in_background(work, done=finished, failed=failed)
         if wait:
