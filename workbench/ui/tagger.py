@@ -12,6 +12,7 @@ from ..analysis.tags import STRATEGIES, tag_queue
 from ..data.ratings import Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
+from .background import call_in_session, session_document
 from .workspace import Workspace
 
 #: Item columns shown as the item's text, in this order, when present.
@@ -113,7 +114,7 @@ class Tagger(pn.viewable.Viewer):
         self.param.watch(self._on_scheme, "scheme")
         self.param.watch(lambda _: self._rebuild_queue(), ["strategy", "by", "tagger"])
         self.param.watch(lambda _: self._show(), "position")
-        self._doc = pn.state.curdoc
+        self._doc = session_document()
         self._data = self.workspace.ratings
         self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
 
@@ -232,10 +233,7 @@ class Tagger(pn.viewable.Viewer):
         if self.workspace.ratings is not self._data:  # the app replaced this tab for another data set
             self.workspace.param.unwatch(self._tag_watcher)
             return
-        if self._doc is not None and pn.state.curdoc is not self._doc:
-            self._doc.add_next_tick_callback(self._refresh_tags)
-        else:
-            self._refresh_tags()
+        call_in_session(self._doc, self._refresh_tags)
 
     # ------------------------------------------------------------------ view
     def _build_widgets(self) -> None:
