@@ -120,8 +120,9 @@ def test_a_dense_encoder_can_be_plugged_in(study):
     ],
 )
 def test_bad_training_input_is_named(study, data, options, match):
+    options = {"epochs": 2, **options}  # a copy: the parameter dict is shared by every run of the test
     with pytest.raises(workbench.WorkbenchDataError, match=match):
-        workbench.train_reward_model(data(study.ratings.pairs().iloc[:20]), epochs=options.pop("epochs", 2), **options)
+        workbench.train_reward_model(data(study.ratings.pairs().iloc[:20]), **options)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
