@@ -101,3 +101,16 @@ def test_demo_committee_agrees_more_where_people_agree(demo):
     agreement = demo.ratings.pairs()["p_a"].sub(0.5).abs()
     by_group = agreement.groupby(groups["committee_group"], observed=True).mean()
     assert by_group["AllAgree"] > by_group["NoAgree"]
+
+
+def test_committee_agreement_averages_the_items_that_have_votes():
+    from workbench.analysis.cleaning import committee_agreement, committee_votes
+
+    ratings = _pairs({"i1": "A", "i2": "B", "i3": "A"})
+    votes = committee_votes(_scores({"i1": "AAB", "i2": "AAB"}), ["i1", "i2"])  # i3: no member voted
+    assert committee_agreement(ratings, votes) == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert committee_agreement(ratings, votes, ties="agree") == pytest.approx((2 / 3 + 1 / 3) / 2)
+    with pytest.raises(WorkbenchDataError, match=r"committee_agreement\(\) takes a workbench Ratings"):
+        committee_agreement(ratings.pairs(), votes)
+    with pytest.raises(WorkbenchDataError, match="ties must be one of"):
+        committee_agreement(ratings, votes, ties="half")

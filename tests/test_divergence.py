@@ -252,3 +252,29 @@ def test_multipico_by_language(multipico):
         table = workbench.group_divergence(subset, by="gender", n_perm=100)
         assert len(table) == (languages == lang).sum()
         assert table["p_value"].notna().any()
+
+
+def test_item_groups_counts_one_item_per_group_as_a_crosstab_does():
+    from workbench.analysis.divergence import item_groups
+
+    frame = pd.DataFrame({
+        "item": ["q1"] * 5 + ["q2"] * 3,
+        "rater": ["a0", "a1", "b0", "b1", "b2", "a0", "b0", "c0"],
+        "label": ["x", "y", "y", "y", "x", "x", "x", "y"],
+        "pool": ["a", "a", "b", "b", "b", "a", "b", "c"],
+    })
+    ratings = workbench.Ratings.from_frame(frame, item="item", rater="rater", label="label", rater_columns=["pool"],
+                                           item_columns=[])
+    table = item_groups(ratings, "q1", "pool")
+    q1 = frame[frame["item"] == "q1"]
+    expected = pd.concat([q1.assign(pool="(all)"), q1]).pipe(lambda f: pd.crosstab(f["pool"], f["label"]))
+    assert table["group"].unique().tolist() == ["(all)", "a", "b"]  # pool c did not rate q1
+    got = table.pivot(index="group", columns="label", values="count")
+    pd.testing.assert_frame_equal(got.loc[expected.index, expected.columns], expected, check_names=False,
+                                  check_dtype=False)
+    shares = expected.div(expected.sum(axis=1), axis=0)
+    assert table["share"].tolist() == [shares.loc[g, v] for g, v in zip(table["group"], table["label"])]
+    overall = item_groups(ratings, "q1")
+    assert overall["group"].tolist() == ["(all)", "(all)"] and overall["count"].sum() == 5
+    with pytest.raises(WorkbenchDataError, match="item_id 'q9' is not in this data set"):
+        item_groups(ratings, "q9")

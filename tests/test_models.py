@@ -160,3 +160,22 @@ def test_cuda_comparison_matches_cpu(study):
     cpu = workbench.compare_models(study.ratings, study.scores, by="split", n_boot=200, device="cpu")
     cuda = workbench.compare_models(study.ratings, study.scores, by="split", n_boot=200, device="cuda")
     pd.testing.assert_frame_equal(cuda, cpu, atol=1e-10, rtol=0)
+
+
+def test_model_vs_human_pairs_each_models_p_a_with_the_peoples(with_ties):
+    from workbench.analysis.models import model_vs_human
+
+    ratings, p_model = with_ties
+    human = ratings.pairs()["p_a"]
+    scores = {"full": p_model, "half": p_model.iloc[::2] * 0.5}
+    out = model_vs_human(ratings, scores, by=["group", "group"])
+    assert out.columns.tolist() == ["item_id", "model", "model_p_a", "human_p_a", "group × group"]
+    for name, p in scores.items():
+        rows = out[out["model"] == name]
+        assert rows["item_id"].tolist() == p.index.tolist()
+        assert rows["model_p_a"].tolist() == p.tolist()
+        assert rows["human_p_a"].tolist() == human.loc[p.index].tolist()
+        group = ratings.items.loc[p.index, "group"]
+        assert rows["group × group"].tolist() == (group + " × " + group).tolist()
+    assert model_vs_human(ratings, scores, by="group")["group"].tolist() == out["group × group"].str.split(" × ").str[0].tolist()
+    assert "group" not in model_vs_human(ratings, scores).columns

@@ -220,6 +220,8 @@ def test_json_yaml_and_store_round_trips(tmp_path):
     recipe.with_enabled(0, False).save(store, "sac")  # a second version under the same name
     assert Recipe.load(store, "sac") == recipe.with_enabled(0, False)
     assert store.recipe_names() == ["sac"]
+    recipe.save(store, "sac-copy")  # the stored document carries the name it was saved under
+    assert store.load_recipe("sac-copy") == {**recipe.to_dict(), "name": "sac-copy"}
     with pytest.raises(WorkbenchDataError, match="recipe YAML is malformed"):
         Recipe.from_yaml("rules: [")
 
