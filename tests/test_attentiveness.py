@@ -205,6 +205,19 @@ def test_ties_and_other_items_are_left_out_and_counted():
     assert fit.users["few_comparisons"].all()
 
 
+def test_a_rater_without_comparisons_gets_no_estimate():
+    frame = pd.DataFrame({
+        "item_id": ["i1", "i1", "i2", "i2", "i1", "i3"], "rater_id": ["a", "b", "a", "b", "c", "c"],
+        "label": ["A", "B", "B", "A", "tie", "A"],
+        "model_a": ["S", "S", "W", "W", "S", "X"], "model_b": ["W", "W", "S", "S", "W", "Y"],
+    })
+    users = workbench.fit_attentiveness(workbench.Ratings.from_frame(frame), "S", mu=0.8).users
+    assert users.index.tolist() == ["a", "b", "c"]  # c, the last rater, only tied or rated items without S
+    assert users["n_comparisons"].tolist() == [2, 2, 0] and users["n_ties"].tolist() == [0, 0, 1]
+    assert users["attentiveness"].notna().tolist() == [True, True, False]
+    assert users.loc["a", "attentiveness"] > users.loc["b", "attentiveness"]  # a always picked S, b never did
+
+
 # ---------------------------------------------------------------------- Dawid–Skene
 def _three_class_ratings(seed=0, n_items=150, n_raters=8):
     rng = np.random.default_rng(seed)

@@ -80,6 +80,7 @@ def test_save_and_load_round_trip(study, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["model.safetensors", "workbench_reward_model.json"]
     loaded = workbench.load_reward_model(folder)
     assert loaded.fingerprint == model.fingerprint and loaded.name == "mine"
+    assert loaded.info == model.info and loaded.config == model.config  # training facts (mean margin, epochs…) kept
     pd.testing.assert_frame_equal(workbench.score_pairs(str(folder), pairs), model.score_pairs(pairs))
 
 
