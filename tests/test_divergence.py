@@ -152,8 +152,12 @@ def test_input_errors_name_the_cause():
     with pytest.raises(WorkbenchDataError, match="at least two groups, but column 'region' has one value"):
         workbench.cross_reliability(one, by="region")
     counts = workbench.Ratings.from_counts(pd.DataFrame({"x": [3, 1], "y": [0, 2]}, index=["q1", "q2"]))
-    with pytest.raises(WorkbenchDataError, match="only per-item counts"):
+    with pytest.raises(WorkbenchDataError, match=r"only per-item counts \(from_counts\)"):
         workbench.group_divergence(counts, by="age_band")
+    read = workbench.Ratings.from_counts(counts.label_counts(), meta={"source": "chaos.jsonl"})
+    with pytest.raises(WorkbenchDataError, match=r"^cross_reliability\(\) compares groups of raters, but this data set "
+                                                 r"has only per-item counts \(chaos.jsonl\)"):
+        workbench.cross_reliability(read, by="age_band")
     with pytest.raises(WorkbenchDataError, match="n_perm must be a whole number"):
         workbench.group_divergence(study.ratings, by="age_band", n_perm=-1)
     with pytest.raises(WorkbenchDataError, match="takes a workbench Ratings"):

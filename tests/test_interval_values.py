@@ -241,3 +241,19 @@ def test_big_repetitive_studies_are_drawn_by_type():
     assert all((a == b).all() for a, b in zip(hashed, types))
     assert row_types(repetitive[:100], [0, 100]) is None
     assert row_types(torch.as_tensor(rng.random((TYPES_MIN_ROWS, 2))), [0, TYPES_MIN_ROWS]) is None
+
+
+@pytest.mark.parametrize("point, acceleration", [(0.0, 0.0), (200.0, 0.0), (0.0, 0.1), (37.25, -0.05)])
+def test_bca_percentiles_follow_efron_when_the_point_lies_anywhere(point, acceleration):
+    """bca_interval against scipy's normal functions and numpy's quantiles: the bias share kept within
+    [1/(2B), 1 − 1/(2B)] when every replicate lies above (point 0) or below (point 200) the point value."""
+    import torch
+
+    from workbench.kernels.resampling import bca_interval
+
+    values = np.arange(1.0, 101.0)
+    low, high, defined = bca_interval(torch.tensor(values)[:, None], torch.tensor([point]), torch.tensor([acceleration]), 0.9)
+    share = np.clip(np.mean(values < point), 0.5 / 100, 1 - 0.5 / 100)
+    bias, z = norm.ppf(share), norm.ppf([0.05, 0.95])
+    expected = np.quantile(values, norm.cdf(bias + (bias + z) / (1 - acceleration * (bias + z))))
+    assert [float(low[0]), float(high[0])] == pytest.approx(expected, rel=1e-8) and int(defined[0]) == 100  # torch vs scipy ndtri

@@ -287,3 +287,45 @@ def test_cuda_scores_match_cpu_and_bfloat16_is_close(checkpoint, pairs):
     half = workbench.score_pairs(checkpoint, pairs, device="cuda", dtype="bfloat16", progress=False)
     assert half.attrs["scoring"]["dtype"] == "bfloat16"
     assert np.corrcoef(half["score_a"], cpu["score_a"])[0, 1] > 0.95
+
+
+def test_padding_is_masked_when_the_pad_token_is_not_id_0(checkpoint, pairs, tmp_path):
+    """Batches pad input_ids with the tokenizer's pad id but the attention mask (and token types) with 0."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    copy = shutil.copytree(checkpoint, tmp_path / "pad4")
+    tokenizer = AutoTokenizer.from_pretrained(copy)
+    tokenizer.pad_token = "[MASK]"
+    tokenizer.save_pretrained(copy)
+    assert AutoTokenizer.from_pretrained(copy).pad_token_id == 4
+    head = pairs.head(8)
+    scored = workbench.score_pairs(str(copy), head, batch_size=8, progress=False)
+    np.testing.assert_allclose(scored["score_a"], _direct_scores(copy, head["prompt"], head["response_a"]), atol=1e-5)
+
+
+def test_a_frame_of_prompts_and_responses_is_scored_as_conversations(checkpoint, pairs):
+    head = pairs.head(5)
+    frame = head[["prompt", "response_b"]].rename(columns={"response_b": "response"})
+    scored = workbench.score_items(checkpoint, frame, progress=False)
+    assert scored.index.equals(head.index) and scored.columns.tolist() == ["score_score", "p"]
+    np.testing.assert_allclose(scored["score_score"], _direct_scores(checkpoint, head["prompt"], head["response_b"]), atol=1e-5)
+    with pytest.raises(workbench.WorkbenchDataError, match="needs columns prompt, response; missing 'response'"):
+        workbench.score_items(checkpoint, head[["prompt"]], progress=False)
+    with pytest.raises(workbench.WorkbenchDataError, match="column 'response' must hold text"):
+        workbench.score_items(checkpoint, frame.assign(response=1.0), progress=False)
+
+
+def test_a_loaded_model_and_tokenizer_score_like_their_checkpoint_in_each_dtype(checkpoint, pairs):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    head = pairs.head(6)
+    for dtype in (None, "bfloat16"):
+        loaded = (AutoModelForSequenceClassification.from_pretrained(checkpoint), AutoTokenizer.from_pretrained(checkpoint))
+        from_pair = workbench.score_pairs(loaded, head, dtype=dtype, progress=False)
+        from_folder = workbench.score_pairs(checkpoint, head, dtype=dtype, progress=False)
+        np.testing.assert_array_equal(from_pair[["score_a", "score_b"]], from_folder[["score_a", "score_b"]])
+        assert from_pair.attrs["scoring"]["dtype"] == from_folder.attrs["scoring"]["dtype"]
+    float32 = workbench.score_pairs(checkpoint, head, progress=False)
+    assert not np.array_equal(from_pair["score_a"], float32["score_a"])  # bfloat16 did round
