@@ -218,6 +218,19 @@ def test_a_rater_without_comparisons_gets_no_estimate():
     assert users.loc["a", "attentiveness"] > users.loc["b", "attentiveness"]  # a always picked S, b never did
 
 
+@pytest.mark.parametrize("prior_eta", [None, (8.0, 2.0)])
+def test_sd_is_the_curvature_of_the_log_posterior(prior_eta):
+    """sd = 1/√(−∂²/∂η_j² log posterior), the second derivative taken by autograd on ``objective``."""
+    from workbench.kernels.em import Attentiveness
+
+    model = Attentiveness(prior_eta=prior_eta, estimate_mu=False)
+    stats = {"n": torch.tensor([10.0, 40.0, 25.0], dtype=torch.float64), "s": torch.tensor([9.0, 22.0, 5.0], dtype=torch.float64)}
+    eta, mu = torch.tensor([0.9, 0.35, 0.6], dtype=torch.float64), torch.tensor(0.75, dtype=torch.float64)
+    curvature = torch.autograd.functional.hessian(lambda e: model.objective({"eta": e, "mu": mu}, stats), eta).diagonal()
+    expected = (-curvature).rsqrt()
+    torch.testing.assert_close(model.sd({"eta": eta, "mu": mu}, stats), expected, rtol=1e-12, atol=0)
+
+
 # ---------------------------------------------------------------------- Dawid–Skene
 def _three_class_ratings(seed=0, n_items=150, n_raters=8):
     rng = np.random.default_rng(seed)

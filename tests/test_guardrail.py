@@ -95,6 +95,9 @@ def test_bad_input_is_named():
     broken.iloc[3, 0] += 0.5
     with pytest.raises(workbench.WorkbenchDataError, match="item 'i3' is not a distribution"):
         workbench.compare_classifiers(ratings, {"guard": broken})
+    repeated = pd.concat([probabilities, probabilities.iloc[[5]]])  # one item scored twice
+    with pytest.raises(workbench.WorkbenchDataError, match="probabilities of 'guard' repeat item_id 'i5'"):
+        workbench.compare_classifiers(ratings, {"guard": repeated})
     with pytest.raises(workbench.WorkbenchDataError, match="no item is both rated and scored"):
         workbench.compare_classifiers(ratings, {"guard": probabilities.set_axis([f"x{i}" for i in range(20)])})
     with pytest.raises(workbench.WorkbenchDataError, match="not an item column"):

@@ -81,6 +81,8 @@ def test_save_and_load_round_trip(study, tmp_path):
     loaded = workbench.load_reward_model(folder)
     assert loaded.fingerprint == model.fingerprint and loaded.name == "mine"
     assert loaded.info == model.info and loaded.config == model.config  # training facts (mean margin, epochs…) kept
+    with pytest.raises(workbench.WorkbenchDataError, match=r"'.*elsewhere' is not a saved workbench reward model \(no workbench_reward_model.json\)"):
+        workbench.load_reward_model(tmp_path / "elsewhere")
     pd.testing.assert_frame_equal(workbench.score_pairs(str(folder), pairs), model.score_pairs(pairs))
 
 
@@ -132,3 +134,19 @@ def test_cuda_training_matches_cpu(study):
     cpu = workbench.train_reward_model(pairs, margin="disagreement", epochs=50, device="cpu").score_pairs(pairs)
     cuda = workbench.train_reward_model(pairs, margin="disagreement", epochs=50, device="cuda").score_pairs(pairs)
     np.testing.assert_allclose(cuda, cpu, atol=1e-8)
+
+
+def test_large_bag_matrices_go_sparse_with_the_same_values(monkeypatch):
+    """Bags of hashed ids as a texts × used-buckets matrix of means; above _DENSE_CELLS the same matrix is sparse
+    (its shape given, so a last text without ids keeps its row)."""
+    from workbench.kernels import reward_training
+
+    ids, offsets = np.array([9, 5, 5, 7, 9, 9]), np.array([0, 2, 3, 6, 6])  # texts {9, 5}, {5}, {7, 9, 9}, {}
+    expected = np.array([[0.5, 0, 0.5], [1, 0, 0], [0, 1 / 3, 2 / 3], [0, 0, 0]])  # columns: buckets 5, 7, 9
+    used, dense = reward_training._bag_matrix(ids, offsets, torch.device("cpu"))
+    assert used.tolist() == [5, 7, 9] and not dense.is_sparse
+    np.testing.assert_allclose(dense.numpy(), expected, rtol=1e-15)
+    monkeypatch.setattr(reward_training, "_DENSE_CELLS", 0)
+    used, sparse = reward_training._bag_matrix(ids, offsets, torch.device("cpu"))
+    assert used.tolist() == [5, 7, 9] and sparse.is_sparse and sparse.shape == (4, 3)
+    np.testing.assert_allclose(sparse.to_dense().numpy(), expected, rtol=1e-15)

@@ -329,3 +329,14 @@ def test_a_loaded_model_and_tokenizer_score_like_their_checkpoint_in_each_dtype(
         assert from_pair.attrs["scoring"]["dtype"] == from_folder.attrs["scoring"]["dtype"]
     float32 = workbench.score_pairs(checkpoint, head, progress=False)
     assert not np.array_equal(from_pair["score_a"], float32["score_a"])  # bfloat16 did round
+
+
+def test_the_tiny_models_tokenizer_knows_its_special_tokens(checkpoint):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert tokenizer.convert_tokens_to_ids(specials) == [0, 1, 2, 3, 4]
+    assert [tokenizer.pad_token, tokenizer.unk_token, tokenizer.cls_token, tokenizer.sep_token, tokenizer.mask_token] == specials
+    ids = tokenizer("plan meals", "a clear answer")["input_ids"]
+    assert ids[0] == 2 and ids.count(3) == 2 and 1 not in ids  # [CLS] … [SEP] … [SEP], no unknown word
