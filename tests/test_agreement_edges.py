@@ -73,7 +73,8 @@ def test_wrong_input_is_named(call, match):
 def test_reliability_input_errors(demo):
     with pytest.raises(WorkbenchDataError, match="unknown metric 'kappa'"):
         workbench.reliability(demo.ratings, metric="kappa")
-    with pytest.raises(WorkbenchDataError, match="by='agee_band' is not an item or rater column"):
+    with pytest.raises(WorkbenchDataError, match="by='agee_band' is not an item or rater column; choose one of 'prompt', "
+                                                 "'response_a', .*'topic', 'age_band', 'region', 'attention_check'$"):
         workbench.reliability(demo.ratings, by="agee_band")
     with pytest.raises(WorkbenchDataError, match="interval level needs numeric labels"):
         workbench.reliability(demo.ratings, level="interval")
@@ -90,3 +91,23 @@ def test_device_argument():
     if not torch.cuda.is_available():
         with pytest.raises(WorkbenchDataError, match="CUDA is not available"):
             workbench.krippendorff_alpha([[1, 2], [1, 2]], device="cuda")
+
+
+def test_python_ints_and_floats_are_one_kind_of_label():
+    """An object matrix mixing int and float labels (2 == 2.0) is numbers, not a mix of kinds: the package's alpha."""
+    krippendorff = pytest.importorskip("krippendorff")
+    data = np.array([[1, 2.0, None, 3], [1, 2, 2.0, 3], [2.0, 2, 2, None]], dtype=object)
+    expected = krippendorff.alpha(reliability_data=np.where(data == None, np.nan, data).astype(float),  # noqa: E711
+                                  level_of_measurement="nominal")
+    assert workbench.krippendorff_alpha(data, level_of_measurement="nominal") == pytest.approx(expected, abs=1e-12)
+
+
+def test_numbers_on_a_unit_grid_are_counted_densely():
+    """The fast path (one comparison per grid value) gives the counts the general path gives."""
+    from workbench.analysis.agreement import _alpha_from_matrix, _dense_numeric
+
+    data = np.array([[1, 2, np.nan, 3, 1], [1, 3, 2, 3, np.nan], [2, 2, 2, np.nan, 1]])
+    fast = _dense_numeric(data, "ordinal", torch.device("cpu"))
+    assert fast is not None
+    general = _alpha_from_matrix(data.astype(object), "ordinal", None, torch.device("cpu"))  # object: no fast path
+    torch.testing.assert_close(fast[1], general[1], rtol=1e-15, atol=0)

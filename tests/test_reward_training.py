@@ -120,6 +120,8 @@ def test_a_dense_encoder_can_be_plugged_in(study):
         (lambda p: p, {"epochs": 0}, "epochs"),
         (lambda p: p[["prompt", "response_a", "response_b"]], {}, "need votes"),
         (lambda p: p[["prompt", "response_a", "response_b"]].assign(p_a=1.5), {}, "p_a must be a share"),
+        (lambda p: p[["prompt", "response_a", "response_b"]].assign(label=["A", "B"] * 9 + ["tie", "B"]), {},
+         r"column 'label' must be 'A' or 'B'; row '[^']+' has 'tie'"),
     ],
 )
 def test_bad_training_input_is_named(study, data, options, match):
@@ -150,3 +152,13 @@ def test_large_bag_matrices_go_sparse_with_the_same_values(monkeypatch):
     used, sparse = reward_training._bag_matrix(ids, offsets, torch.device("cpu"))
     assert used.tolist() == [5, 7, 9] and sparse.is_sparse and sparse.shape == (4, 3)
     np.testing.assert_allclose(sparse.to_dense().numpy(), expected, rtol=1e-15)
+
+
+def test_an_a_b_label_column_trains_like_unanimous_votes(study):
+    pairs = study.ratings.pairs().iloc[:60]
+    decided = pairs[pairs["p_a"] != 0.5]
+    labels = decided[["prompt", "response_a", "response_b"]].assign(label=np.where(decided["p_a"] > 0.5, "A", "B"))
+    votes = labels.drop(columns="label").assign(p_a=(labels["label"] == "A").astype(float))
+    from_labels = workbench.train_reward_model(labels, epochs=20).score_pairs(decided)
+    pd.testing.assert_frame_equal(from_labels, workbench.train_reward_model(votes, epochs=20).score_pairs(decided))
+    assert from_labels.attrs["scoring"]["texts"] == 2 * len(decided) and from_labels.attrs["scoring"]["truncated"] == 0
