@@ -57,6 +57,7 @@ def test_fleiss_undefined_cases():
     (lambda: workbench.krippendorff_alpha([[1, -2], [1, 3]], level_of_measurement="ratio"), "non-negative"),
     (lambda: workbench.cohen_kappa([1, 2], [1]), "same length"),
     (lambda: workbench.cohen_kappa([1, 2], [1, 2], weights="cubic"), "weights must be"),
+    (lambda: workbench.cohen_kappa(["a", "b"], ["a", "c"], labels=["a", "b"]), "^the labels holds 'c', which is not in value_domain"),
     (lambda: workbench.fleiss_kappa([1, 2, 3]), "^counts must be a 2-D"),
     (lambda: workbench.fleiss_kappa([[1, 2], [-1, 3]]), "^counts must hold non-negative counts; row 1, column 0 has -1"),
     (lambda: workbench.krippendorff_alpha(value_counts=[[1, 1]], value_domain=["a", "b"], level_of_measurement="interval"),

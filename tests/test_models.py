@@ -147,7 +147,9 @@ def test_calibration_table_bins_every_item(study):
         (lambda r, s: workbench.compare_models(r, {"m": pd.DataFrame({"item_id": ["demo-000001"], "p_a": [1.3]})}), "no usable probability"),
         (lambda r, s: workbench.compare_models(r, s, ci=1.5), "ci must lie"),
         (lambda r, s: workbench.compare_two(r, s, "rm-1", "rm-9"), "no scores for model 'rm-9'"),
-        (lambda r, s: workbench.compare_models(r, {}), "scores must map"),
+        (lambda r, s: workbench.compare_models(r, {}), "^scores must map model name"),
+        (lambda r, s: workbench.compare_two(r, s, "rm-1", "rm-2", ci=None), "^compare_two needs an interval level ci"),
+        (lambda r, s: workbench.compare_models(r, s, n_boot=0), "^n_boot must be a positive whole number, got 0"),
     ],
 )
 def test_bad_input_is_named(study, call, match):
@@ -179,3 +181,10 @@ def test_model_vs_human_pairs_each_models_p_a_with_the_peoples(with_ties):
         assert rows["group × group"].tolist() == (group + " × " + group).tolist()
     assert model_vs_human(ratings, scores, by="group")["group"].tolist() == out["group × group"].str.split(" × ").str[0].tolist()
     assert "group" not in model_vs_human(ratings, scores).columns
+
+
+def test_one_replicate_is_a_valid_bootstrap(study):
+    """n_boot=1, the smallest allowed: both interval ends are that replicate's value."""
+    table = workbench.compare_models(study.ratings, study.scores, n_boot=1)
+    low = [c for c in table.columns if c.endswith("_low")]
+    assert low and np.array_equal(table[low].to_numpy(), table[[c[:-4] + "_high" for c in low]].to_numpy(), equal_nan=True)
