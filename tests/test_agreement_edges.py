@@ -112,3 +112,18 @@ def test_numbers_on_a_unit_grid_are_counted_densely():
     assert fast is not None
     general = _alpha_from_matrix(data.astype(object), "ordinal", None, torch.device("cpu"))  # object: no fast path
     torch.testing.assert_close(fast[1], general[1], rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("level", ["nominal", "interval", "ratio"])
+def test_the_coincidence_kernel_at_every_level_is_the_package_alpha(level):
+    """AlphaCategorical from item × value counts (the kernel convergence and cross-group agreement use),
+    interval and ratio included, against the krippendorff package."""
+    krippendorff = pytest.importorskip("krippendorff")
+    from workbench.kernels.agreement import AlphaCategorical
+
+    counts = np.array([[2, 1, 0], [0, 2, 1], [1, 1, 1], [3, 0, 0], [0, 0, 2]], dtype=float)
+    values = np.array([0.0, 1.0, 3.0])
+    kernel = AlphaCategorical(level, 3, torch.tensor(values), device=torch.device("cpu"))
+    value = float(kernel.compute(kernel.total_stats(torch.tensor(counts)))[0])
+    expected = krippendorff.alpha(value_counts=counts, value_domain=values, level_of_measurement=level)
+    assert value == pytest.approx(expected, abs=1e-12)

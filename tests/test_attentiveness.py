@@ -263,3 +263,25 @@ def test_dawid_skene_recovers_confident_classes_and_confusions():
     assert fit.raters.index.names == ["rater_id", "true"] and list(fit.raters.columns) == ["high", "low", "mid"]
     with pytest.raises(WorkbenchDataError, match="categorical labels"):
         workbench.dawid_skene(workbench.Ratings.from_matrix([[1.0, 2.0], [1.5, 2.5]], level="interval"))
+
+
+def test_em_stops_at_the_first_relative_change_below_tol():
+    """run_em on a toy model whose objective climbs 1000·(1 − 2⁻ᵏ): the stopping step from a plain loop."""
+    from workbench.kernels.em import run_em
+
+    class Halving:
+        def step(self, params, stats):
+            return {"x": params["x"] + (1000.0 - params["x"]) / 2}
+
+        def objective(self, params, stats):
+            return params["x"].clone()
+
+    tol, x, steps = 1e-3, 1.0, 0
+    while True:
+        new, steps = x + (1000.0 - x) / 2, steps + 1
+        if abs(new - x) <= tol * abs(x):
+            break
+        x = new
+    result = run_em(Halving(), {}, {"x": torch.tensor(1.0, dtype=torch.float64)}, tol=tol, max_iter=100)
+    assert result.n_iter == steps == 10 and bool(result.converged)
+    assert run_em(Halving(), {}, {"x": torch.tensor(1.0, dtype=torch.float64)}, tol=tol, max_iter=4).n_iter == 4
