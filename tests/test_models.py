@@ -188,3 +188,10 @@ def test_one_replicate_is_a_valid_bootstrap(study):
     table = workbench.compare_models(study.ratings, study.scores, n_boot=1)
     low = [c for c in table.columns if c.endswith("_low")]
     assert low and np.array_equal(table[low].to_numpy(), table[[c[:-4] + "_high" for c in low]].to_numpy(), equal_nan=True)
+
+
+def test_the_documented_defaults_are_1000_replicates_at_95_percent(with_ties):
+    ratings, p_model = with_ties
+    default = workbench.compare_models(ratings, {"m": p_model})
+    pd.testing.assert_frame_equal(default, workbench.compare_models(ratings, {"m": p_model}, ci=0.95, n_boot=1000, seed=0))
+    assert not default.equals(workbench.compare_models(ratings, {"m": p_model}, n_boot=999))

@@ -235,3 +235,13 @@ def test_recipe_effect_reports_counts_and_alpha_with_intervals(enriched):
     assert np.allclose(effect["after"].iloc[:-1].to_numpy(), effect["before"].iloc[1:].to_numpy())
     first = workbench.reliability(enriched, n_boot=100)["value"].iloc[0]
     assert effect["before"].iloc[0] == pytest.approx(first)
+
+
+def test_dropped_numeric_ratings_have_no_new_label():
+    frame = pd.DataFrame({"item_id": ["q1", "q1", "q2", "q2"], "rater_id": ["a", "b", "a", "b"],
+                          "label": [1.5, 2.0, 3.25, 3.0], "split": ["x", "x", "y", "y"]})
+    ratings = workbench.read_ratings(frame, level="interval")
+    cleaned, provenance = Recipe([{"rule": "drop", "where": "split == 'y'"}]).apply(ratings)
+    assert provenance["action"].tolist() == ["keep", "keep", "drop", "drop"]
+    assert provenance["new_label"].tolist()[:2] == [1.5, 2.0] and provenance["new_label"].iloc[2:].isna().all()
+    assert cleaned.ratings["label"].tolist() == [1.5, 2.0]
