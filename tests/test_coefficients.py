@@ -144,7 +144,8 @@ def test_metric_column_names_the_variant():
     (dict(metric="fleiss", weights="cubic"), "weights must be one of"),
     (dict(metric="fleiss", form="ICC(1,1)"), "form applies to metric='icc'"),
     (dict(metric="icc"), "needs numeric ratings"),
-    (dict(metric="icc", level="interval", form="ICC(9)"), "unknown ICC form"),
+    (dict(metric="icc", level="interval", form="ICC(9)"),
+     r"unknown ICC form 'ICC\(9\)'; choose one of ICC\(1,1\), ICC\(A,1\), ICC\(C,1\), ICC\(1,k\), ICC\(A,k\), ICC\(C,k\) \(or ICC1, ICC2, "),
     (dict(metric="conger_kappa", resample="raters"), "not offered for Conger"),
     (dict(metric="icc", level="interval", resample="raters"), "not offered for the ICC"),
 ])

@@ -340,3 +340,9 @@ def test_the_tiny_models_tokenizer_knows_its_special_tokens(checkpoint):
     assert [tokenizer.pad_token, tokenizer.unk_token, tokenizer.cls_token, tokenizer.sep_token, tokenizer.mask_token] == specials
     ids = tokenizer("plan meals", "a clear answer")["input_ids"]
     assert ids[0] == 2 and ids.count(3) == 2 and 1 not in ids  # [CLS] … [SEP] … [SEP], no unknown word
+
+
+def test_one_string_is_one_text(checkpoint):
+    one = workbench.score_items(checkpoint, "plan meals for a week", progress=False)
+    listed = workbench.score_items(checkpoint, ["plan meals for a week"], progress=False)
+    assert len(one) == 1 and one.equals(listed)
