@@ -102,3 +102,23 @@ def test_chaosnli_convergence_from_5_to_100_labels(shared_data):
     assert (curve["n_items"] == 1599).all()
     assert curve["distance"].is_monotonic_decreasing and curve["distance"].iloc[-1] == 0
     assert slope(curve.iloc[:3]) < -0.8  # JSD ~ 1/n well below the 100-label panel
+
+
+@pytest.mark.parametrize("distance", ["tvd", "jsd"])
+def test_the_curve_is_the_mean_and_spread_of_the_per_item_distances(distance):
+    """per_item=False summarises the per-item curve of the same draws: its mean, and 5–95 % quantiles over items."""
+    ratings, _ = counts_study(n_items=40, n_labels=30)
+    curve = workbench.convergence(ratings, [3, 8], distance=distance, n_draws=20, seed=4)
+    per_item = workbench.convergence(ratings, [3, 8], distance=distance, n_draws=20, seed=4, per_item=True)
+    for row, (size, items) in zip(curve.itertuples(), per_item.groupby("size")):
+        assert row.size == size and row.distance == pytest.approx(items["distance"].mean(), rel=1e-12)
+        assert [row.low, row.high] == pytest.approx(np.quantile(items["distance"], [0.05, 0.95]), rel=1e-12)
+
+
+def test_sample_size_states_its_assumptions():
+    ratings, _ = counts_study(n_items=40, n_labels=30)
+    for metric, limit in (("jsd", "JSD ≈ χ²/(8n ln 2)"), ("tvd", "TVD ∝ 1/√n")):
+        assumption = workbench.sample_size(ratings, 0.1, metric=metric, n_draws=10)["assumption"].iloc[0]
+        assert assumption == ("n_curve: subsamples of the pilot's own ratings without replacement, measured against the "
+                              "pilot's distribution; n_multinomial: labels are independent draws from each item's pilot "
+                              f"distribution (large-n limit: {limit}); unanimous pilot items count as converged")
