@@ -107,6 +107,9 @@ def test_the_difference_interval_finds_the_better_model(study):
         assert row["difference"] == pytest.approx(expected)
     lines = workbench.analysis.models.verdict(diff)
     assert lines[0].startswith("all: rm-1 agrees with people better: Δr = +")
+    for metric, symbol in (("kappa", "Δκ"), ("alpha_with_model", "Δα"), ("mean_l1", "ΔL1"), ("jsd", "ΔJSD")):
+        lines = workbench.analysis.models.verdict(diff, metric)
+        assert len(lines) == diff["split"].nunique() and all(f" {symbol} = " in line for line in lines), metric
 
 
 def test_paired_interval_is_narrower_than_unpaired(study):

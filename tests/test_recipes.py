@@ -245,3 +245,10 @@ def test_dropped_numeric_ratings_have_no_new_label():
     assert provenance["action"].tolist() == ["keep", "keep", "drop", "drop"]
     assert provenance["new_label"].tolist()[:2] == [1.5, 2.0] and provenance["new_label"].iloc[2:].isna().all()
     assert cleaned.ratings["label"].tolist() == [1.5, 2.0]
+
+
+def test_a_constant_condition_applies_to_every_rating_or_none(enriched):
+    cleaned, provenance = Recipe([{"rule": "drop", "where": "1 == 0"}]).apply(enriched)
+    assert cleaned.n_ratings == enriched.n_ratings and (provenance["action"] == "keep").all()
+    with pytest.raises(WorkbenchDataError, match="drops every rating"):
+        Recipe([{"rule": "drop", "where": "1 == 1"}]).apply(enriched)

@@ -81,6 +81,8 @@ def test_save_and_load_round_trip(study, tmp_path):
     loaded = workbench.load_reward_model(folder)
     assert loaded.fingerprint == model.fingerprint and loaded.name == "mine"
     assert loaded.info == model.info and loaded.config == model.config  # training facts (mean margin, epochs…) kept
+    with pytest.raises(workbench.WorkbenchDataError, match="pairs must be a DataFrame with columns prompt, response_a, response_b; got list"):
+        loaded.score_pairs([("p", "a", "b")])
     with pytest.raises(workbench.WorkbenchDataError, match=r"'.*elsewhere' is not a saved workbench reward model \(no workbench_reward_model.json\)"):
         workbench.load_reward_model(tmp_path / "elsewhere")
     pd.testing.assert_frame_equal(workbench.score_pairs(str(folder), pairs), model.score_pairs(pairs))
