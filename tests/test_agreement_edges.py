@@ -65,6 +65,8 @@ def test_fleiss_undefined_cases():
     (lambda: workbench.jsd([0.5, 0.5], [1, 0, 0]), "same shape"),
     (lambda: workbench.jsd([-0.5, 1.5], [1, 0]), "non-negative"),
     (lambda: workbench.entropy([0, 0]), "sums to 0"),
+    (lambda: workbench.entropy([np.nan, 1.0]), "^p must hold non-negative numbers; found NaN"),
+    (lambda: workbench.entropy([-0.5, 1.0]), "^p must hold non-negative numbers; found a negative value"),
 ])
 def test_wrong_input_is_named(call, match):
     with pytest.raises(WorkbenchDataError, match=match):

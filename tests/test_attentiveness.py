@@ -176,6 +176,8 @@ def test_demo_study_inattentive_users_are_flagged(demo):
 
 # ---------------------------------------------------------------------- the analysis wrapper's edges
 def test_mu_at_or_below_half_is_refused(demo):
+    with pytest.raises(WorkbenchDataError, match=r"mu=1.5: μ must exceed ½"):  # a probability: above 1 is refused too
+        workbench.fit_attentiveness(demo.ratings, "model-strong", mu=1.5)
     for mu in (0.5, 0.3):
         with pytest.raises(WorkbenchDataError, match="no asymmetry"):
             workbench.fit_attentiveness(demo.ratings, "model-strong", mu=mu)

@@ -154,3 +154,8 @@ def test_overview_bins_many_numeric_values_into_a_histogram():
     assert plot.dimension_values("ratings").sum() == ratings.n_ratings
     few = workbench.Overview(ratings=Ratings.from_matrix([[1, 2, 3], [1, 2, 2]], level="interval")).label_plot()
     assert isinstance(few, hv.Bars)
+
+
+def test_reliability_reports_its_replicates(demo):
+    assert workbench.reliability(demo.ratings, n_boot=40)["n_boot"].tolist() == [40]
+    assert workbench.reliability(demo.ratings, ci=None)["n_boot"].tolist() == [0]

@@ -148,6 +148,9 @@ def test_chat_template_is_used_when_present(checkpoint, tmp_path):
     frame = pd.DataFrame({"prompt": ["how do i plan meals ?"], "response_a": ["here is a clear answer ."], "response_b": ["lol ."]})
     scored = workbench.score_pairs(copy, frame, progress=False)
     assert scored.attrs["scoring"]["text_format"] == "chat template"
+    from workbench.kernels.scoring import SequenceScorer
+
+    assert SequenceScorer.from_checkpoint(copy).pair_texts(["how ?"], ["fine ."]) == ["user : how ? assistant : fine . "]
     direct = workbench.score_items(copy, ["user : how do i plan meals ? assistant : here is a clear answer . "], progress=False)
     assert scored["score_a"].iloc[0] == pytest.approx(direct["score_score"].iloc[0], abs=1e-6)
 
