@@ -43,7 +43,28 @@ def call_in_session(doc, update) -> None:
     """
     if doc is None or doc is session_document():
         update()
-        return
+    else:
+        _next_tick(doc, update)
+
+
+def after_this_event(update) -> None:
+    """Run ``update()`` once the session has sent what the current event changed (at once outside a server).
+
+    Long work a widget starts goes through here, so the view the user asked for leaves the server
+    before the work competes with it for the processor.
+
+    >>> after_this_event(lambda: print("now"))
+    now
+    """
+    doc = session_document()
+    if doc is None:
+        update()
+    else:
+        _next_tick(doc, update)
+
+
+def _next_tick(doc, update) -> None:
+    """``update()`` on ``doc``'s event loop, with Panel's current document set to ``doc``; skipped if the session closed."""
 
     def in_its_session() -> None:
         with set_curdoc(doc):

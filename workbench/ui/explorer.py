@@ -15,7 +15,7 @@ from ..analysis.divergence import cross_reliability, group_divergence, item_grou
 from ..analysis.reliability import reliability
 from ..data.ratings import Ratings
 from ..data.store import Store
-from .background import call_in_session, error_text, run_in_background, session_document
+from .background import after_this_event, call_in_session, error_text, run_in_background, session_document
 from .workspace import Workspace
 
 
@@ -142,7 +142,8 @@ class Explorer(pn.viewable.Viewer):
     def _start_tests(self) -> None:
         if self.ratings is None or self._job == 0:  # not shown yet: nothing to compute for
             return
-        self.start()
+        key = self._key()
+        after_this_event(lambda: self._key() == key and self.start())  # the regrouped table first; a later change starts its own
 
     def start(self) -> None:
         """Start the long computations for the current view (the first display does this)."""
