@@ -99,13 +99,13 @@ def run_dask(folder: Path, n_boot: int, workers: int, memory_limit: str) -> dict
             t = time.perf_counter()
             dist = workbench.read_ratings(str(folder), item="item", rater="rater", label="label", level="ordinal", engine="dask",
                                           item_columns=["topic"], rater_columns=["group"], client=client)
-            out["read_s"] = time.perf_counter() - t
+            out["read_s"] = _stage("read", t, peaks)
             t = time.perf_counter()
             whole = workbench.reliability(dist, n_boot=n_boot, seed=1, bootstrap="poisson")
-            out["alpha_s"] = time.perf_counter() - t
+            out["alpha_s"] = _stage("alpha", t, peaks, whole)
             t = time.perf_counter()
             grouped = workbench.reliability(dist, by="group", n_boot=n_boot, seed=1, bootstrap="poisson")
-            out["by_group_s"] = time.perf_counter() - t
+            out["by_group_s"] = _stage("by_group", t, peaks, grouped)
         out["tasks"] = _task_costs(stream.data)
     finally:
         stop.set()
@@ -118,12 +118,22 @@ def run_dask(folder: Path, n_boot: int, workers: int, memory_limit: str) -> dict
     return out
 
 
+def _stage(name: str, start: float, peaks: dict, table=None) -> float:
+    """Print a stage's time (and result) as soon as it is done: a run cut short still reports what it measured."""
+    seconds = time.perf_counter() - start
+    shown = "" if table is None else " " + json.dumps(table[["value", "ci_low", "ci_high"]].to_numpy().tolist())
+    peak = max(peaks.values(), default=0) / 2**20
+    print(f"STAGE {name} {seconds:.1f} s, peak worker RSS so far {peak:.0f} MiB, load {os.getloadavg()}{shown}", flush=True)
+    return seconds
+
+
 def _task_costs(records: list) -> dict:
     """Seconds of compute per task prefix (what each partition costs), summed and per task."""
+    from dask.utils import key_split
+
     total, count = defaultdict(float), defaultdict(int)
     for record in records:
-        name = record["key"][0] if isinstance(record["key"], tuple) else record["key"]
-        prefix = str(name).rsplit("-", 1)[0]
+        prefix = key_split(record["key"])
         for part in record.get("startstops", ()):
             if part["action"] == "compute":
                 total[prefix] += part["stop"] - part["start"]
