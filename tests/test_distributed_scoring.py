@@ -143,6 +143,7 @@ def test_progress_bar_and_the_dashboard_link_printed_once(checkpoint, pairs, cap
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0") as local:
         for rows in (5, 10):
             workbench.score_pairs(checkpoint, pairs.head(rows), client=local, progress=True)
-        printed = capsys.readouterr().out
-        assert printed.count(f"Dask dashboard: {local.dashboard_link}") == 1
+        captured = capsys.readouterr()
+        printed = captured.out + captured.err
+        assert printed.count(f"Dask dashboard at {local.dashboard_link}") == 1
         assert "100% Completed" in printed

@@ -26,6 +26,7 @@ from distributed import Client, WorkerPlugin, as_completed, get_worker
 
 from ..errors import WorkbenchDataError
 from ..kernels.scoring import ScoringReport, SequenceScorer, resolve_dtype
+from .source import announce_dashboard, dashboard_link
 
 #: The name of the scorer cache plugin on every worker.
 PLUGIN_NAME = "workbench-scorers"
@@ -126,25 +127,6 @@ def _chunks(texts: list, n_workers: int, batch_size: int) -> list[np.ndarray]:
     return [order[start : start + per_chunk] for start in range(0, len(order), per_chunk)]
 
 
-_ANNOUNCED: set[str] = set()
-
-
-def _serves_dashboard(dask_scheduler) -> bool:
-    """Run on the scheduler: whether its HTTP server carries the Bokeh dashboard (with
-    ``dashboard_address=None`` it serves only health/metrics routes, and the link would be dead)."""
-    applications = getattr(getattr(dask_scheduler, "http_application", None), "applications", [])
-    return any("Bokeh" in type(application).__name__ for application in applications)
-
-
-def _dashboard(client: Client, *, announce: bool) -> str | None:
-    """The cluster's dashboard link (None without a dashboard); ``announce`` prints it, once per scheduler."""
-    link = client.dashboard_link if client.run_on_scheduler(_serves_dashboard) else None
-    if announce and link and client.scheduler.address not in _ANNOUNCED:
-        _ANNOUNCED.add(client.scheduler.address)
-        print(f"Dask dashboard: {link}")
-    return link
-
-
 def _chunk_failure(number: int, total: int, texts: list, err: BaseException) -> Exception:
     first = texts[0] if texts else ""
     preview = " / ".join(first) if isinstance(first, tuple) else first
@@ -175,7 +157,7 @@ def score_on_cluster(client: Client, scorer: SequenceScorer, texts: list, *, max
     n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
     chunks = _chunks(texts, n_workers, batch_size)
     client.register_plugin(ScorerCache())
-    link = _dashboard(client, announce=progress is True)
+    link = announce_dashboard(client) if progress is True else dashboard_link(client)
     token = uuid.uuid4().hex[:8]
     chunk_texts = [[texts[i] for i in rows] for rows in chunks]
     futures = [

@@ -56,13 +56,20 @@ def get_client(client=None):
                 "engine='dask' needs a running distributed.Client (for example `distributed.Client()` or one on a "
                 "LocalCluster); none is active: start one or pass client="
             ) from None
-    if client.id not in _ANNOUNCED:
-        _ANNOUNCED.add(client.id)
-        link = _dashboard(client)
+    announce_dashboard(client)
+    return client
+
+
+def announce_dashboard(client) -> str | None:
+    """The cluster's dashboard link (None without one), printed to stderr and logged once per scheduler."""
+    link = dashboard_link(client)
+    key = getattr(client.scheduler, "address", client.id)
+    if key not in _ANNOUNCED:
+        _ANNOUNCED.add(key)
         message = f"workbench: Dask dashboard at {link}" if link else "workbench: this Dask cluster runs without a dashboard"
         logger.info(message)
         print(message, file=sys.stderr)
-    return client
+    return link
 
 
 def shuffle_method(n_partitions: int) -> str:
@@ -70,13 +77,19 @@ def shuffle_method(n_partitions: int) -> str:
     return "tasks" if n_partitions <= 64 else "p2p"
 
 
-def _dashboard(client) -> str | None:
+def dashboard_link(client) -> str | None:
+    """The dashboard's address, or None when the scheduler serves no dashboard (``dashboard_address=None``
+    still starts its HTTP server, for health and metrics only, so ``client.dashboard_link`` would be dead)."""
     try:
-        if "dashboard" not in client.scheduler_info().get("services", {}):
-            return None
-        return client.dashboard_link
+        return client.dashboard_link if client.run_on_scheduler(_serves_dashboard) else None
     except Exception:  # an odd client: no link, no failure
         return None
+
+
+def _serves_dashboard(dask_scheduler) -> bool:
+    """Run on the scheduler: whether its HTTP server carries the Bokeh dashboard."""
+    applications = getattr(getattr(dask_scheduler, "http_application", None), "applications", [])
+    return any("Bokeh" in type(application).__name__ for application in applications)
 
 
 def _in_notebook() -> bool:
