@@ -174,3 +174,36 @@ def test_undefined_coefficients_are_nan_with_reason():
         for metric in METRICS:
             row = workbench.reliability(ratings, metric=metric, ci=None).iloc[0]
             assert np.isnan(row["value"]) and row["note"] == "no_pairable_values", metric
+
+
+def _conger_written_out(frame: pd.DataFrame, categories) -> float:
+    """Conger's kappa (Gwet's handbook, unweighted) in NumPy: p_a over items with two or more ratings; chance from
+    each rater's own category shares, over every rater with at least one rating (a rater with one rating counts)."""
+    items, raters = sorted(frame["item_id"].unique()), sorted(frame["rater_id"].unique())
+    q = len(categories)
+    counts = np.zeros((len(items), q))
+    by_rater = np.zeros((len(raters), q))
+    for item, rater, label in zip(frame["item_id"], frame["rater_id"], frame["label"]):
+        counts[items.index(item), categories.index(label)] += 1
+        by_rater[raters.index(rater), categories.index(label)] += 1
+    m = counts.sum(axis=1)
+    pairable = m >= 2
+    observed = np.mean((counts[pairable] * (counts[pairable] - 1)).sum(axis=1) / (m[pairable] * (m[pairable] - 1)))
+    shares = by_rater / by_rater.sum(axis=1, keepdims=True)
+    mean = shares.mean(axis=0)
+    covariance = np.cov(shares, rowvar=False, ddof=1)
+    chance = np.trace(np.outer(mean, mean) - covariance / len(raters))  # identity weights: agreement on the same category
+    return (observed - chance) / (1 - chance)
+
+
+def test_conger_counts_a_rater_with_a_single_rating():
+    """A rater who rated one item still has category shares (a one-hot) in Conger's chance term."""
+    rng = np.random.default_rng(3)
+    rows = [(f"i{i}", f"r{r}", "xyz"[min(2, int(rng.integers(0, 3) + (r == 0)))]) for i in range(25) for r in range(4)]
+    rows.append(("i0", "r_once", "z"))
+    frame = pd.DataFrame(rows, columns=["item_id", "rater_id", "label"])
+    ratings = workbench.read_ratings(frame)
+    value = workbench.reliability(ratings, metric="conger_kappa", ci=None)["value"].iloc[0]
+    assert value == pytest.approx(_conger_written_out(ratings.to_frame(), list(ratings.categories)), abs=1e-12)
+    without = workbench.reliability(ratings.subset(raters=ratings.raters.index.drop("r_once")), metric="conger_kappa", ci=None)["value"].iloc[0]
+    assert abs(value - without) > 1e-6  # the single rating moves the chance term (the check above is not vacuous)

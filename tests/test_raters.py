@@ -107,3 +107,43 @@ def test_counts_only_data_is_refused():
     ratings = workbench.Ratings.from_counts(pd.DataFrame({"a": [2, 1], "b": [0, 1]}))
     with pytest.raises(WorkbenchDataError, match="rater-level"):
         workbench.rater_table(ratings)
+
+
+def _naive_kappa_vs_majority(frame: pd.DataFrame, categories) -> pd.Series:
+    """Per rater: Cohen's kappa of their label against the single most frequent label of the *other* raters on the
+    item, over items where that label is unique (ties left out), written out with Python counters."""
+    from collections import Counter
+
+    index = {c: k for k, c in enumerate(categories)}
+    tables = {rater: np.zeros((len(categories), len(categories))) for rater in frame["rater_id"].unique()}
+    for _, unit in frame.groupby("item_id"):
+        for rater, label in zip(unit["rater_id"], unit["label"]):
+            others = Counter(unit.loc[unit["rater_id"] != rater, "label"])
+            if not others:
+                continue
+            top = max(others.values())
+            leaders = [c for c, n in others.items() if n == top]
+            if len(leaders) == 1:
+                tables[rater][index[label], index[leaders[0]]] += 1
+    out = {}
+    for rater, table in tables.items():
+        n = table.sum()
+        if n == 0:
+            out[rater] = np.nan
+            continue
+        observed = np.trace(table) / n
+        chance = (table.sum(axis=1) @ table.sum(axis=0)) / n**2
+        out[rater] = np.nan if chance >= 1 else (observed - chance) / (1 - chance)
+    return pd.Series(out)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kappa_vs_majority_leaves_tied_majorities_out(seed):
+    """Four raters on three labels: the other three often tie (one vote each), and those items must not count."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"i{i}", f"r{r}", "abc"[rng.integers(0, 3)]) for i in range(40) for r in range(4) if rng.random() < 0.9]
+    frame = pd.DataFrame(rows, columns=["item_id", "rater_id", "label"])
+    ratings = workbench.read_ratings(frame)
+    table = workbench.rater_table(ratings)
+    expected = _naive_kappa_vs_majority(ratings.to_frame(), list(ratings.categories))
+    pd.testing.assert_series_equal(table["kappa_vs_majority"].sort_index(), expected.sort_index(), check_names=False, atol=1e-12)
