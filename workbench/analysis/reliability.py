@@ -327,13 +327,15 @@ def reliability(
     value, reason = kernel.compute(_slice_totals(kernel, inputs, coded.bounds))
     replicate_values = acceleration = None
     if ci is not None and n_boot > 0:
+        # items drawn (and left out, for BCa) by type when the study repeats itself; found once for both
+        types = _row_types(inputs, coded.bounds) if resample == "items" and (bootstrap != "poisson" or interval == "bca") else None
         if bootstrap == "poisson":
             keys = stable_keys(_item_of_row(ratings, coded))
             replicate_values = kernel.compute(poisson_sums(kernel.stats(*inputs), coded.bounds, keys, n_boot, seed))[0]
         else:
-            replicate_values = _bootstrap(coded, kernel, inputs, n_boot, seed, resample, dev)
+            replicate_values = _bootstrap(coded, kernel, inputs, types, n_boot, seed, resample, dev)
         if interval == "bca":
-            acceleration = _acceleration(coded, kernel, inputs, resample, dev)
+            acceleration = _acceleration(coded, kernel, inputs, types, resample, dev)
     level_shown = level if metric in ("alpha", "icc") else "ordinal" if weights else "nominal"
     return _table(_describe(ratings, coded), by, coefficients.label(metric, weights, form), level_shown, value, reason,
                   replicate_values, acceleration, ci=ci, n_boot=n_boot, resample=resample, interval=interval, bootstrap=bootstrap)
@@ -400,10 +402,9 @@ def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
     return pd.DataFrame({"slice": coded.slices, "n_items": n_items, "n_ratings": n_ratings, "n_raters": n_raters})
 
 
-def _bootstrap(coded, kernel, inputs, n_boot, seed, resample, device) -> torch.Tensor:
-    """(n_boot × slices) replicate values."""
+def _bootstrap(coded, kernel, inputs, types, n_boot, seed, resample, device) -> torch.Tensor:
+    """(n_boot × slices) replicate values; items are drawn by type when ``types`` (see :func:`_row_types`) is given."""
     if resample == "items":
-        types = _row_types(inputs, coded.bounds)
         if types is None:
             return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
         stats = kernel.stats(inputs[0][torch.as_tensor(types.first, device=inputs[0].device)])  # one row per type
@@ -442,11 +443,10 @@ def _rater_weighted_values(coded, kernel, device, n_replicates, draw, chunk_elem
     return values
 
 
-def _acceleration(coded, kernel, inputs, resample, device) -> torch.Tensor:
+def _acceleration(coded, kernel, inputs, types, resample, device) -> torch.Tensor:
     """BCa acceleration per slice from the jackknife over the resampled units (items or raters of the slice)."""
     slice_of_row = np.repeat(np.arange(len(coded.slices)), np.diff(coded.bounds))
     if resample == "items":
-        types = _row_types(inputs, coded.bounds)
         if types is None:
             stats = kernel.stats(*inputs)
             left_out = slice_sums(stats, coded.bounds)[torch.as_tensor(slice_of_row, device=stats.device)] - stats
