@@ -17,19 +17,23 @@ def _data_arguments(parser: argparse.ArgumentParser, *, positional: bool) -> Non
     else:
         parser.add_argument("--data", dest="path", help="data file (omit for the built-in demo study)")
     parser.add_argument("--format", choices=FORMAT_NAMES, help="table format or data-set reader (default: from the extension)")
-    parser.add_argument("--item", help="item id column (table formats)")
+    parser.add_argument("--item", nargs="+", action="extend", metavar="COLUMN",
+                        help="item id column, or several columns that together identify an item (table formats)")
     parser.add_argument("--rater", help="rater id column (table formats)")
     parser.add_argument("--label", help="label column (table formats; 'severity'/'abusive' for convabuse)")
     parser.add_argument("--level", choices=("nominal", "ordinal", "interval", "ratio"), help="level of measurement (table formats)")
     parser.add_argument("--duplicates", choices=("error", "first", "last"),
                         help="repeated (item, rater) rows: refuse them (default), or keep the first or last of each")
+    parser.add_argument("--raters", metavar="PATH",
+                        help="rater attributes (CSV/TSV/JSON/JSONL/Parquet, one row per rater id; a LeWiDi annotator file)")
 
 
 def _load(args):
     from .data.sources import open_ratings
 
-    return open_ratings(args.path, args.format, item=args.item, rater=args.rater, label=args.label, level=args.level,
-                        duplicates=args.duplicates)
+    item = args.item[0] if args.item and len(args.item) == 1 else args.item
+    return open_ratings(args.path, args.format, item=item, rater=args.rater, label=args.label, level=args.level,
+                        duplicates=args.duplicates, raters=args.raters)
 
 
 def _info(args) -> int:
@@ -37,6 +41,9 @@ def _info(args) -> int:
 
     ratings = _load(args)
     print(ratings.meta.get("dataset", ratings.meta.get("source", "ratings")))
+    for key in ("reader", "rater_attributes"):
+        if key in ratings.meta:
+            print(f"  {key.replace('_', ' '):<40} {ratings.meta[key]}")
     for key, value in ratings.summary().items():
         shown = " / ".join(map(str, value)) if isinstance(value, tuple) else "—" if value is None else value
         print(f"  {key:<40} {shown}")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import WorkbenchDataError
 from .ratings import Ratings
+from .recognise import composite_key
 from .validate import require_columns
 
 #: ConvAbuse severity, least to most abusive: 1 not abusive, 0 ambiguous, -1/-2/-3 mildly/strongly/very strongly.
@@ -84,8 +85,7 @@ def read_convabuse(path, *, label: str = "severity", duplicates: str = "first") 
         raise WorkbenchDataError(f"ConvAbuse rows must set exactly one is_abuse.* column; rows {np.flatnonzero(bad)[:5].tolist()} do not")
     frame["severity"] = np.asarray(CONVABUSE_SEVERITY)[onehot.argmax(axis=1)]
     frame["abusive"] = (frame["severity"] < 0).astype("int64")
-    number = frame.groupby(list(CONVABUSE_ITEM_KEYS), dropna=False, sort=True).ngroup()
-    frame["item_id"] = number.map(lambda k: f"convabuse-{k:05d}")
+    frame = composite_key(frame, CONVABUSE_ITEM_KEYS, prefix="convabuse-", sort=True, width=5)
     frame = frame.drop(columns=["example_no", *severity_columns])
     frame["label"] = frame[label]
     item_columns = [*CONVABUSE_ITEM_KEYS, "bot"]
