@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from ..errors import WorkbenchDataError
 
@@ -25,6 +26,8 @@ RATER_HINTS = ("raterid", "rater", "annotatorid", "annotator", "workerid", "work
                "labeler", "labellerid", "annotatorname")
 LABEL_HINTS = ("label", "score", "rating", "answer", "vote", "choice", "preference", "response", "class", "category",
                "severity", "grade", "judgement", "judgment", "isabuse", "toxic", "offensive")
+#: The guesser looks at this many rows at most (the first ones: files are usually grouped by item).
+GUESS_ROWS = 200_000
 #: A label with more distinct values than this is suspicious (is it an id?).
 MAX_LABELS = 50
 
@@ -75,7 +78,9 @@ def recognise(path) -> Recognised | None:
             record = json.loads(first)
         except json.JSONDecodeError:
             record = None
-        if isinstance(record, dict):  # one JSON object per line
+        if isinstance(record, dict) and any(isinstance(v, dict) and "annotations" in v for v in record.values()):
+            record = None  # a whole LeWiDi file on one line
+        elif isinstance(record, dict):  # one JSON object per line
             keys = set(record)
             if {"uid", "label_count", "example"} <= keys:
                 return Recognised("chaosnli", "ChaosNLI label counts (JSONL)")
@@ -165,6 +170,7 @@ def guess_mapping(frame: pd.DataFrame) -> MappingGuess:
     """
     if not isinstance(frame, pd.DataFrame) or frame.shape[1] < 3 or len(frame) < 2:
         raise WorkbenchDataError("a ratings table needs at least three columns (item, rater, label) and two rows")
+    frame = frame.head(GUESS_ROWS)  # the guess reads the first rows; check_mapping then checks the whole table
     n = len(frame)
     columns = [c for c in frame.columns if not is_row_number(frame[c])]
     reasons = [f"{c!r} numbers the rows, so it is not an item, rater or label" for c in frame.columns if c not in columns]
@@ -179,12 +185,14 @@ def guess_mapping(frame: pd.DataFrame) -> MappingGuess:
             return -1.0
         return 2 * _hint(c, RATER_HINTS) + (1 - k / n) - (0.5 if _hint(c, LABEL_HINTS) else 0)
 
-    rater = max(columns, key=rater_score)
-    rest = [c for c in columns if c != rater]
+    raters = sorted((c for c in columns if rater_score(c) >= 0), key=rater_score, reverse=True)[:4]
+    if not raters:
+        raise WorkbenchDataError("no column can serve as the rater id: it must repeat across items, with fewer values than half the rows")
 
-    def best_key(label) -> tuple[list, int, float]:
-        candidates = [c for c in rest if c != label and distinct[c] > min(20, n / 4) and distinct[c] < n]
-        chosen, key, best = [], None, (np.inf, 0.0)
+    def best_key(rater, label) -> tuple[list, int, float]:
+        many = [c for c in columns if c not in (rater, label) and min(20, n / 10) < distinct[c] < n]
+        text = [c for c in columns if c not in (rater, label, *many) and distinct[c] > 1 and not is_numeric_dtype(frame[c])]
+        candidates, chosen, key, best = many, [], None, (np.inf, 0.0)
         while candidates and len(chosen) < 5:
             trials = []
             for c in candidates:
@@ -199,7 +207,7 @@ def guess_mapping(frame: pd.DataFrame) -> MappingGuess:
                 break
             chosen.append(c)
             key, best = trial, (repeats, per_item)
-            candidates = [x for x in candidates if x != c]
+            candidates = [x for x in many + text if x not in chosen]  # a text column may refine a key (e.g. a turn name)
             if repeats == 0:
                 break
         return chosen, best[0], best[1]
@@ -209,15 +217,17 @@ def guess_mapping(frame: pd.DataFrame) -> MappingGuess:
         few = 1.0 if k <= 12 else 0.3 if k <= MAX_LABELS else -2.0
         return 2 * _hint(c, LABEL_HINTS) + few - 0.5 * _hint(c, ITEM_HINTS + RATER_HINTS)
 
-    labels = sorted((c for c in rest if distinct[c] >= 2), key=label_score, reverse=True)[:6] or rest[:1]
     options = []
-    for rank, candidate in enumerate(labels):
-        key, repeats, per_item = best_key(candidate)
-        if key:
-            options.append(((per_item < 1.5, repeats > 0, -label_score(candidate), repeats, rank), candidate, key, repeats, per_item))
+    for rater_rank, rater in enumerate(raters):
+        labels = sorted((c for c in columns if c != rater and distinct[c] >= 2), key=label_score, reverse=True)[:6]
+        for rank, label in enumerate(labels):
+            key, repeats, per_item = best_key(rater, label)
+            if key:
+                score = (per_item < 1.5, repeats > 0, -label_score(label) - rater_score(rater), repeats, rater_rank, rank)
+                options.append((score, rater, label, key, repeats, per_item))
     if not options:
         raise WorkbenchDataError("no column can serve as the item key: every column is either constant or unique per row")
-    _, label, item, repeats, per_item = min(options, key=lambda o: o[0])
+    _, rater, label, item, repeats, per_item = min(options, key=lambda o: o[0])
     reasons.append(f"rater {rater!r}: {distinct[rater]:,} distinct values repeated over {n:,} rows")
     reasons.append(f"item {', '.join(map(repr, item))}: {per_item:.1f} ratings per item, {repeats:,} repeated (item, rater) pairs")
     reasons.append(f"label {label!r}: {distinct[label]:,} distinct values")
@@ -386,7 +396,9 @@ def rater_attributes(source, rater_ids) -> tuple[pd.DataFrame, str]:
         raise WorkbenchDataError("the rater-attributes table is empty")
     wanted = pd.Index(rater_ids).astype(str)
     prefix = _common_prefix(wanted)
-    candidates = [("index", table.index.astype(str))] + [(c, table[c].astype(str)) for c in table.columns]
+    candidates = [(c, table[c].astype(str)) for c in table.columns]
+    if not isinstance(table.index, pd.RangeIndex):  # a JSON object keyed by rater id
+        candidates.insert(0, ("index", table.index.astype(str)))
     best, best_hits, best_map = None, 0, None
     for name, values in candidates:
         for strip in ("", prefix):
@@ -404,7 +416,7 @@ def rater_attributes(source, rater_ids) -> tuple[pd.DataFrame, str]:
     table.columns = [_snake(c) for c in table.columns]
     table = table.replace({"DATA_EXPIRED": np.nan, "": np.nan})
     for c in table.columns:  # numbers stored as text (e.g. ages) become numbers
-        if table[c].dtype == object:
+        if not is_numeric_dtype(table[c]):
             converted = pd.to_numeric(table[c], errors="coerce")
             if converted.notna().sum() == table[c].notna().sum() and converted.notna().any():
                 table[c] = converted
