@@ -65,6 +65,7 @@ _EXPORTS = {
     "calibration_table": "workbench.analysis.models",
     "ModelComparison": "workbench.ui.models",
     "extension": "workbench.ui.resources",
+    "report": "workbench.ui.report",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

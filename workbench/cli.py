@@ -1,4 +1,4 @@
-"""``workbench serve`` and ``workbench info``."""
+"""``workbench serve``, ``workbench info`` and ``workbench report``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,21 @@ def _serve(args) -> int:
     return 0
 
 
+def _report(args, argv) -> int:
+    import shlex
+
+    from .data.store import Store
+    from .ui.report import report
+
+    ratings = _load(args)
+    store = Store(args.store) if args.store else None
+    command = "workbench " + " ".join(shlex.quote(str(a)) for a in argv)
+    path = report(ratings, args.output, store=store, recipe=args.recipe, by=args.by, static=args.static, n_boot=args.n_boot,
+                  n_perm=args.n_perm, seed=args.seed, top=args.top, command=command)
+    print(f"workbench: wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="workbench", description="Study human label variation in preference data.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -99,8 +114,23 @@ def main(argv=None) -> int:
     serve.add_argument("--cookie-secret", help="secret that signs login cookies (needed with --basic-auth for several workers)")
     info = commands.add_parser("info", help="print the Overview summary of a data set")
     _data_arguments(info, positional=True)
+    report = commands.add_parser("report", help="write a self-contained HTML report of a data set (the demo study without DATA)")
+    _data_arguments(report, positional=True)
+    report.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    report.add_argument("--store", help="SQLite store: its tags, saved model scores and recipes")
+    report.add_argument("--recipe", help="name of a cleaning recipe in the store: what each rule did, and the provenance file")
+    report.add_argument("--by", nargs="+", action="extend", metavar="COLUMN",
+                        help="rater or item columns to slice agreement by (default: up to two attributes with 2-12 values)")
+    report.add_argument("--static", action="store_true", help="figures as SVG, no script (for PDF export and journals)")
+    report.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates per interval (default 200)")
+    report.add_argument("--n-perm", type=int, default=1000, help="permutations per group-divergence test (default 1000)")
+    report.add_argument("--seed", type=int, default=0)
+    report.add_argument("--top", type=int, default=20, help="items listed at most per table (default 20)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
+        if args.command == "report":
+            return _report(args, argv)
         return _serve(args) if args.command == "serve" else _info(args)
     except WorkbenchDataError as err:
         print(f"workbench: {err}", file=sys.stderr)
