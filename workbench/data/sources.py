@@ -18,7 +18,7 @@ def open_ratings(path=None, format: str | None = None, **options) -> Ratings:
     """Ratings from ``path`` read as ``format`` (a table format or a data-set name); the demo study without a path.
 
     Table formats (csv, tsv, parquet, jsonl) take ``item=``, ``rater=``, ``label=``, ``level=``;
-    data-set formats (convabuse, multipico, chaosnli, hh, squality) take their reader's options.
+    data-set formats (convabuse, lewidi, multipico, chaosnli, hh, squality) take their reader's options.
 
     >>> open_ratings().meta["dataset"]
     'demo study (simulated)'
