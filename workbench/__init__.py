@@ -63,6 +63,8 @@ _EXPORTS = {
     "compare_models": "workbench.analysis.models",
     "compare_two": "workbench.analysis.models",
     "calibration_table": "workbench.analysis.models",
+    "soft_label_scores": "workbench.analysis.soft_labels",
+    "perspectivist_scores": "workbench.analysis.soft_labels",
     "ModelComparison": "workbench.ui.models",
     "extension": "workbench.ui.resources",
 }
