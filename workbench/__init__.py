@@ -65,6 +65,11 @@ _EXPORTS = {
     "calibration_table": "workbench.analysis.models",
     "soft_label_scores": "workbench.analysis.soft_labels",
     "perspectivist_scores": "workbench.analysis.soft_labels",
+    "prior_baseline": "workbench.analysis.baselines",
+    "majority_baseline": "workbench.analysis.baselines",
+    "annotator_baseline": "workbench.analysis.baselines",
+    "group_baseline": "workbench.analysis.baselines",
+    "crossfit_baseline": "workbench.analysis.baselines",
     "ModelComparison": "workbench.ui.models",
     "extension": "workbench.ui.resources",
 }

@@ -178,7 +178,7 @@ def annotator_baseline(train: Ratings, target: Ratings, *, smoothing: float = 1.
 
     >>> import pandas as pd, workbench
     >>> train = workbench.read_ratings(pd.DataFrame({"item_id": [1, 1, 2, 2], "rater_id": list("abab"), "label": ["x", "y", "x", "y"]}))
-    >>> test = workbench.read_ratings(pd.DataFrame({"item_id": [3, 3], "rater_id": list("ab"), "label": ["x", "x"]}))
+    >>> test = workbench.read_ratings(pd.DataFrame({"item_id": [3, 3], "rater_id": list("ab"), "label": ["y", "x"]}))
     >>> annotator_baseline(train, test).perspectivist["label"].tolist()
     ['x', 'y']
     """
@@ -202,17 +202,17 @@ def group_baseline(train: Ratings, target: Ratings, *, by: str = "group", smooth
     return _from_keys(target, *_by_key(train, target, by, smoothing, "group_baseline"))
 
 
-def crossfit(baseline, ratings: Ratings, *, folds: int = 2, seed: int = 0, **options) -> Predictions:
+def crossfit_baseline(baseline, ratings: Ratings, *, folds: int = 2, seed: int = 0, **options) -> Predictions:
     """A train-based baseline on a file without a training split (CSC, MultiPICo dev): items split into
     ``folds`` at random; each fold is predicted from the others.
 
     >>> import workbench
     >>> r = workbench.simulate_study(seed=0, n_items=40, ratings_per_item=3, n_raters=6).ratings
-    >>> len(crossfit(annotator_baseline, r).perspectivist) == r.n_ratings
+    >>> len(crossfit_baseline(annotator_baseline, r).perspectivist) == r.n_ratings
     True
     """
     if not isinstance(folds, (int, np.integer)) or folds < 2:
-        raise WorkbenchDataError(f"crossfit needs folds ≥ 2, got {folds!r}")
+        raise WorkbenchDataError(f"crossfit_baseline needs folds ≥ 2, got {folds!r}")
     items = np.asarray(ratings.items.index)
     fold = np.random.default_rng(seed).permutation(len(items)) % folds
     soft, hard = [], []

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from ..data.ratings import Ratings
-from ..errors import WorkbenchDataError
+from ..errors import WorkbenchDataError, show
 from ..kernels.device import DTYPE
 from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
 from ..kernels.soft_labels import SOFT_METRICS, group_means, multilabel_errors, per_label_mean, rating_errors
@@ -153,7 +153,7 @@ def _soft_predictions(predicted, columns: list, items: pd.Index, *, multilabel: 
     bad = ~np.isfinite(values) | (values < 0) | (values > 1)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise WorkbenchDataError(f"predicted[{columns[c]!r}] for item {items[r]!r} is {table.loc[items].iat[r, c]!r}; "
+        raise WorkbenchDataError(f"predicted[{columns[c]!r}] for item {items[r]!r} is {show(table.loc[items].iat[r, c])}; "
                                  "probabilities must be numbers in [0, 1]")
     if not multilabel:
         off = np.abs(values.sum(axis=1) - 1) > SUM_TOLERANCE
@@ -257,7 +257,7 @@ def _label_codes(ratings: Ratings, labels, where: pd.Index) -> np.ndarray:
     codes = np.array([lookup.get(v, lookup.get(str(v), -1)) if not isinstance(v, (list, set, dict)) else -1 for v in labels])
     if (codes < 0).any():
         k = int(np.argmax(codes < 0))
-        raise WorkbenchDataError(f"predicted label {labels[k]!r} (row {where[k]!r}) is not one of the categories "
+        raise WorkbenchDataError(f"predicted label {show(labels[k])} (row {where[k]!r}) is not one of the categories "
                                  f"{', '.join(map(repr, ratings.categories))}")
     return codes
 
