@@ -102,6 +102,14 @@ def test_hs_brexit_groups_and_other_tasks(shared_data):
 
 
 @pytest.mark.realdata
+def test_hs_brexit_train_reads_its_two_words_among_the_numbers(shared_data):
+    r = read_lewidi(shared_data / "lewidi_2023/HS-Brexit_train.json.gz")
+    assert r.meta["recoded"] == [("426", "Ann2", "offensive", "No"), *r.meta["recoded"][1:]] and len(r.meta["recoded"]) == 2
+    assert r.ratings["offensive"].dtype.kind == "i" and r.ratings["offensive"].sum() == 1021
+    assert r.ratings.set_index(["item_id", "rater_id"]).loc[("426", "Ann2"), "offensive"] == 0
+
+
+@pytest.mark.realdata
 def test_armis_groups(shared_data):
     r = read_lewidi(shared_data / "lewidi_2023/ArMIS_train.json.gz")
     assert r.raters["group"].to_dict() == {"Ann1": "Moderate_Female", "Ann2": "Liberal_Female", "Ann3": "Conservative_Male"}

@@ -39,6 +39,7 @@ TASKS = {
 }
 #: Annotator-file values that mean "not known" (CSC's file also has the string "nan").
 MISSING = ("DATA_EXPIRED", "CONSENT_REVOKED", "nan", "")
+YES_NO = {"no": 0, "yes": 1}
 HS_BREXIT_GROUPS = {"group1": "target", "group2": "control"}
 HS_BREXIT_TASKS = {"aggressive language detection": "aggressive", "offensive language detection": "offensive"}
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
@@ -174,7 +175,10 @@ def _rating_fields(entry: dict, dataset: str, annotators: list[str], item_id: st
                 raise WorkbenchDataError(f"item {item_id!r} in {path.name!r}: other_info {task!r} has {len(parts)} "
                                          f"values for {len(listed)} annotators")
             for annotator, value in zip(listed, parts):
-                per_rating[annotator][column] = _label(value, "", item_id, path)
+                word = YES_NO.get(value.lower())
+                if word is not None:  # HS-Brexit train writes "No" twice among the 0/1 offensiveness labels
+                    fallback.setdefault("recoded", []).append((str(item_id), annotator, column, value))
+                per_rating[annotator][column] = word if word is not None else _label(value, "", item_id, path)
     if "annotators group" in other:
         for annotator, group in zip(listed, _split(other["annotators group"], "annotators group", item_id, path)):
             groups[annotator] = HS_BREXIT_GROUPS.get(group, group)
@@ -229,7 +233,8 @@ def read_lewidi(path, annotators_meta=None, *, label: str | None = None, duplica
     per-label shares are the released soft labels; ``meta["multilabel"]`` names the labels.
 
     Rating columns: HS-Brexit's other tasks (``aggressive``, ``offensive``) and ConvAbuse's
-    ``other_annotations`` (``ableist`` … ``implicit``) and ``abusive`` (1 for severity −3…−1, the
+    ``other_annotations`` (``ableist`` … ``implicit``; a ``"No"``/``"Yes"`` among their 0/1 values — twice in
+    HS-Brexit's training file — is read as 0/1 and listed in ``meta["recoded"]``) and ``abusive`` (1 for severity −3…−1, the
     binary label of its released soft label); 2025 rationales as ``rationale``. Rater columns: the
     2023 groups as ``group`` (HS-Brexit ``target``/``control``, ArMIS ``Moderate_Female``,
     ``Liberal_Female``, ``Conservative_Male``), and with ``annotators_meta`` (a
@@ -254,7 +259,7 @@ def read_lewidi(path, annotators_meta=None, *, label: str | None = None, duplica
         raise WorkbenchDataError(f"{path.name!r}: item {first_id!r} should be a JSON object")
     dataset, level, categories = _task(first, first_id, path)
     edition = 2025 if isinstance(first.get("annotations"), dict) else 2023
-    rows, items, groups, extra = [], {}, {}, {}
+    rows, items, groups, extra, recoded = [], {}, {}, {}, []
     for item_id, entry in data.items():
         if not isinstance(entry, dict):
             raise WorkbenchDataError(f"{path.name!r}: item {item_id!r} should be a JSON object")
@@ -265,6 +270,7 @@ def read_lewidi(path, annotators_meta=None, *, label: str | None = None, duplica
             if groups.setdefault(annotator, group) != group:
                 raise WorkbenchDataError(f"{path.name!r}: annotator {annotator!r} is in group {groups[annotator]!r} "
                                          f"and, on item {item_id!r}, in group {group!r}")
+        recoded.extend(fallback.pop("recoded", []))
         items[str(item_id)] = {**_item_fields(entry, dataset), **fallback}
         for annotator, raw in pairs:
             rows.append({"item_id": str(item_id), "rater_id": annotator, "label": _label(raw, dataset, item_id, path),
@@ -315,6 +321,8 @@ def read_lewidi(path, annotators_meta=None, *, label: str | None = None, duplica
     if multilabel is not None:
         meta["multilabel"] = multilabel
     meta.update(extra)
+    if recoded:
+        meta["recoded"] = recoded
     return Ratings.from_frame(
         frame,
         level=level,
