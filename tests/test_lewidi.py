@@ -208,3 +208,23 @@ def test_bad_inputs_are_named(tmp_path):
     path = _write(tmp_path, "e.json", '{"7": {"annotation task": "hate speech detection", "annotators": "Ann1", "annotations": "1"}}')
     with pytest.raises(WorkbenchDataError, match="label='nope' is not a rating column"):
         read_lewidi(path, label="nope")
+
+
+@pytest.mark.realdata
+def test_convabuse_binary_label_is_the_released_soft_label(shared_data):
+    path = shared_data / "lewidi_2023/ConvAbuse_dev.json.gz"
+    r = read_lewidi(path, label="abusive")
+    assert r.level == "nominal" and r.categories == (0, 1)
+    assert (r.ratings["label"] == (r.ratings["severity"].astype(int) < 0)).all()
+    released = lewidi_soft_labels(path)
+    shares = r.distribution()
+    assert np.abs(shares[1] - released.loc[shares.index, 1]).max() <= 0.005 + 1e-12
+
+
+def test_an_unknown_task_reads_as_nominal(tmp_path):
+    path = _write(tmp_path, "new.json", json.dumps({
+        "a": {"annotation task": "stance", "annotators": "Ann1,Ann2", "annotations": {"Ann1": "pro", "Ann2": "con"},
+              "lang": "en", "split": "dev", "other_info": {"topic": {"name": "x"}}}}))
+    r = read_lewidi(path)
+    assert (r.level, r.categories, r.meta["lewidi"]) == ("nominal", ("con", "pro"), "stance")
+    assert r.items.loc["a", "topic_name"] == "x"
