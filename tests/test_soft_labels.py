@@ -355,3 +355,40 @@ def test_perspectivist_errors_name_the_problem(small):
     counts_only = workbench.Ratings.from_counts(pd.DataFrame({"x": [1, 2], "y": [1, 0]}, index=["1", "2"]))
     with pytest.raises(WorkbenchDataError, match="rater-level ratings"):
         workbench.perspectivist_scores(counts_only, good)
+
+
+def _random_study(seed=0, n_items=300):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"item_id": np.repeat(np.arange(n_items), 4), "rater_id": np.tile(list("abcd"), n_items),
+                          "label": rng.integers(0, 5, size=4 * n_items)})
+    frame["team"] = frame["rater_id"].map({"a": "u", "b": "u", "c": "v", "d": "v"})
+    r = workbench.read_ratings(frame, level="ordinal", categories=[0, 1, 2, 3, 4])
+    w = rng.random((n_items, 5))
+    soft = pd.DataFrame(w / w.sum(axis=1, keepdims=True), index=r.items.index, columns=[0, 1, 2, 3, 4])
+    hard = frame.assign(label=rng.integers(0, 5, size=len(frame)), item_id=frame["item_id"].astype(str))
+    return r, soft, hard
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device here")
+def test_cuda_gives_the_cpu_numbers():
+    r, soft, hard = _random_study()
+    for function, predicted in ((workbench.soft_label_scores, soft), (workbench.perspectivist_scores, hard)):
+        on_cpu = function(r, predicted, by="team", n_boot=300, device="cpu")
+        on_gpu = function(r, predicted, by="team", n_boot=300, device="cuda")
+        pd.testing.assert_frame_equal(on_cpu, on_gpu, atol=1e-10, rtol=0)
+
+
+def test_intervals_are_the_percentiles_of_an_item_bootstrap():
+    """The interval rebuilt by hand: items resampled with replacement (the shared generator's draws), means, percentiles."""
+    from workbench.kernels.resampling import replicate_counts
+
+    r, soft, hard = _random_study(n_items=60)
+    table = workbench.perspectivist_scores(r, hard, n_boot=200, seed=5, ci=0.9).set_index("metric")
+    truth = r.ratings.assign(guess=hard["label"].to_numpy())
+    per_item = (truth["label"].astype(int) != truth["guess"]).groupby(truth["item_id"], sort=False).mean()
+    per_item = per_item.loc[r.items.index].to_numpy()
+    counts = replicate_counts(5, 200, [0, len(per_item)])
+    means = counts @ per_item / counts.sum(axis=1)
+    low, high = np.quantile(means, [0.05, 0.95])
+    assert table.loc["error_rate", "value"] == pytest.approx(per_item.mean(), abs=1e-12)
+    assert (table.loc["error_rate", "ci_low"], table.loc["error_rate", "ci_high"]) == pytest.approx((low, high), abs=1e-12)

@@ -15,7 +15,7 @@ import torch
 
 from ..data.ratings import Ratings
 from ..errors import WorkbenchDataError, show
-from ..kernels.device import DTYPE
+from ..kernels.device import DTYPE, resolve_device
 from ..kernels.resampling import bootstrap_sums, percentile_interval, slice_sums
 from ..kernels.soft_labels import SOFT_METRICS, group_means, multilabel_errors, per_label_mean, rating_errors
 
@@ -112,11 +112,11 @@ def _mean_table(values: dict, bounds, names, column, n_items, ci, n_boot, seed) 
     metrics = list(values)
     stats = torch.stack([values[m].to(DTYPE) for m in metrics] + [torch.ones_like(values[metrics[0]], dtype=DTYPE)], dim=1)
     sums = slice_sums(stats, bounds)
-    point = sums[:, :-1] / sums[:, -1:]
+    point = (sums[:, :-1] / sums[:, -1:]).cpu()
     low = high = torch.full_like(point, float("nan"))
     if ci is not None and n_boot > 0:
         replicates = bootstrap_sums(stats, bounds, n_boot, seed)
-        means = replicates[..., :-1] / replicates[..., -1:]
+        means = (replicates[..., :-1] / replicates[..., -1:]).cpu()
         low, high = torch.empty_like(point), torch.empty_like(point)
         for k in range(len(metrics)):
             low[:, k], high[:, k], _ = percentile_interval(means[..., k], ci)
@@ -165,7 +165,7 @@ def _soft_predictions(predicted, columns: list, items: pd.Index, *, multilabel: 
 
 
 def soft_label_scores(ratings: Ratings, predicted: pd.DataFrame, *, by=None, ci: float | None = 0.95,
-                      n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+                      n_boot: int = 1000, seed: int = 0, device="auto") -> pd.DataFrame:
     """Soft-label evaluation: a predicted distribution per item against the people's label shares.
 
     Parameters
@@ -184,6 +184,8 @@ def soft_label_scores(ratings: Ratings, predicted: pd.DataFrame, *, by=None, ci:
         shares among *that group's* ratings of the item — how close the prediction is to each group.
     ci, n_boot, seed
         Interval level (``None`` for none), bootstrap replicates (items resampled within each slice), seed.
+    device
+        Where the kernels run (``"auto"``: CUDA when present); float64 everywhere, so the numbers agree.
 
     Returns
     -------
@@ -231,8 +233,9 @@ def soft_label_scores(ratings: Ratings, predicted: pd.DataFrame, *, by=None, ci:
     rated = pd.Index(items.take(np.unique(group_item)))
     values = _soft_predictions(predicted, columns, rated, multilabel=labels is not None)
     position = pd.Index(rated).get_indexer(items.take(group_item))
-    p = torch.as_tensor(values[position], dtype=DTYPE)
-    t = torch.as_tensor(targets, dtype=DTYPE)
+    resolved = resolve_device(device)
+    p = torch.as_tensor(values[position], dtype=DTYPE, device=resolved)
+    t = torch.as_tensor(targets, dtype=DTYPE, device=resolved)
     metrics = ["manhattan", "cross_entropy"] + (["wasserstein"] if ratings.level == "ordinal" and labels is None else []) + ["jsd"]
     per_item = {m: (per_label_mean(SOFT_METRICS[m], p, t) if labels is not None else SOFT_METRICS[m](p, t)) for m in metrics}
     n_items = np.diff(bounds)
@@ -263,7 +266,7 @@ def _label_codes(ratings: Ratings, labels, where: pd.Index) -> np.ndarray:
 
 
 def perspectivist_scores(ratings: Ratings, predicted: pd.DataFrame, *, by=None, ci: float | None = 0.95,
-                         n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+                         n_boot: int = 1000, seed: int = 0, device="auto") -> pd.DataFrame:
     """Perspectivist evaluation: a predicted label for every annotator of every item, against what each said.
 
     Parameters
@@ -276,7 +279,7 @@ def perspectivist_scores(ratings: Ratings, predicted: pd.DataFrame, *, by=None, 
     by : str, optional
         ``"rater_id"``, a rater column (``group``, ``gender`` …) or an item column: the per-annotator /
         per-group breakdown of which people a model represents.
-    ci, n_boot, seed
+    ci, n_boot, seed, device
         As in :func:`soft_label_scores` (items resampled within each slice).
 
     Returns
@@ -321,17 +324,18 @@ def perspectivist_scores(ratings: Ratings, predicted: pd.DataFrame, *, by=None, 
     guess = _label_codes(ratings, predicted["label"].to_numpy(dtype=object)[where], predicted.index[where])
     truth = codes.value.astype(np.int64)
     labels = multilabel_labels(ratings)
+    resolved = resolve_device(device)
     if labels is not None:
-        sets = torch.as_tensor(_indicators(ratings, labels))
+        sets = torch.as_tensor(_indicators(ratings, labels), device=resolved)
         errors = {"error_rate": multilabel_errors(sets[truth], sets[guess])}
     else:
-        t, g = torch.as_tensor(truth), torch.as_tensor(guess)
+        t, g = torch.as_tensor(truth, device=resolved), torch.as_tensor(guess, device=resolved)
         errors = {}
         if ratings.level == "ordinal":
             errors["absolute_distance"] = rating_errors(t, g, n_categories=len(ratings.categories), ordinal=True)
         errors["error_rate"] = rating_errors(t, g, n_categories=len(ratings.categories), ordinal=False)
     row, group, _, _, bounds, names, column = _groups(ratings, by)
-    index = torch.as_tensor(group)
+    index = torch.as_tensor(group, device=resolved)
     n_groups = int(group.max()) + 1
-    per_item = {m: group_means(e[torch.as_tensor(row)], index, n_groups) for m, e in errors.items()}
+    per_item = {m: group_means(e[torch.as_tensor(row, device=resolved)], index, n_groups) for m, e in errors.items()}
     return _mean_table(per_item, bounds, names, column, np.diff(bounds), ci, n_boot, seed)
