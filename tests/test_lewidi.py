@@ -167,6 +167,10 @@ def test_cli_reads_a_lewidi_file(shared_data, capsys):
 
     assert main(["info", str(shared_data / "lewidi_2023/HS-Brexit_dev.json.gz"), "--format", "lewidi"]) == 0
     assert "1008" in capsys.readouterr().out
+    assert main(["info", str(shared_data / "lewidi_2025/CSC_dev.json.gz")]) == 0  # recognised from its content
+    assert "3186" in capsys.readouterr().out
+    assert main(["info", str(shared_data / "lewidi_2023/ArMIS_dev.json.gz"), "--label", "nope"]) == 2
+    assert "label='nope' is not a rating column" in capsys.readouterr().err
 
 
 def _write(tmp_path, name, text):

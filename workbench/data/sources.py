@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import WorkbenchDataError
 from .datasets import READERS
 from .io import FORMATS, read_ratings
+from .lewidi import is_lewidi
 from .ratings import Ratings
 
 TABLE_FORMATS = tuple(sorted(set(FORMATS.values())))
@@ -18,7 +19,8 @@ def open_ratings(path=None, format: str | None = None, **options) -> Ratings:
     """Ratings from ``path`` read as ``format`` (a table format or a data-set name); the demo study without a path.
 
     Table formats (csv, tsv, parquet, jsonl) take ``item=``, ``rater=``, ``label=``, ``level=``;
-    data-set formats (convabuse, lewidi, multipico, chaosnli, hh, squality) take their reader's options.
+    data-set formats (convabuse, lewidi, multipico, chaosnli, hh, squality) take their reader's options. A LeWiDi
+    ``.json[.gz]`` file is recognised without a format.
 
     >>> open_ratings().meta["dataset"]
     'demo study (simulated)'
@@ -29,6 +31,8 @@ def open_ratings(path=None, format: str | None = None, **options) -> Ratings:
         from .simulate import simulate_study
 
         return simulate_study(seed=int(options.get("seed", 0))).ratings
+    if format is None and is_lewidi(path):  # recognised by content: a LeWiDi shared-task file
+        format = "lewidi"
     if format is None or format in TABLE_FORMATS:
         options = {k: v for k, v in options.items() if v is not None}
         return read_ratings(Path(path), **options)
