@@ -112,7 +112,8 @@ def _split(value, what: str, item_id: str, path: Path) -> list[str]:
     return [part.strip() for part in value.split(",")]
 
 
-def _task(entry: dict, item_id: str, path: Path) -> tuple[str, str, tuple | None]:
+def _task(entry: dict) -> tuple[str, str, tuple | None]:
+    """(data set, level, categories) from an item's ``annotation task``; an unknown task is nominal, its labels as read."""
     task = str(entry.get("annotation task", "")).strip().lower()
     return TASKS.get(task, (task or "unknown", "nominal", None))
 
@@ -199,7 +200,7 @@ def _rating_fields(entry: dict, dataset: str, annotators: list[str], item_id: st
                 word = YES_NO.get(value.lower())
                 if word is not None:  # HS-Brexit train writes "No" twice among the 0/1 offensiveness labels
                     fallback.setdefault("recoded", []).append((str(item_id), annotator, column, value))
-                per_rating[annotator][column] = word if word is not None else _label(value, "", item_id, path)
+                per_rating.setdefault(annotator, {})[column] = word if word is not None else _label(value, "", item_id, path)
     if "annotators group" in other:
         for annotator, group in zip(listed, _split(other["annotators group"], "annotators group", item_id, path)):
             groups[annotator] = HS_BREXIT_GROUPS.get(group, group)
@@ -278,7 +279,7 @@ def read_lewidi(path, annotators_meta=None, *, label: str | None = None, duplica
     first_id, first = next(iter(data.items()))
     if not isinstance(first, dict):
         raise WorkbenchDataError(f"{path.name!r}: item {first_id!r} should be a JSON object")
-    dataset, level, categories = _task(first, first_id, path)
+    dataset, level, categories = _task(first)
     edition = 2025 if isinstance(first.get("annotations"), dict) else 2023
     rows, items, groups, extra, recoded = [], {}, {}, {}, []
     for item_id, entry in data.items():
