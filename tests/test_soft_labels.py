@@ -392,3 +392,18 @@ def test_intervals_are_the_percentiles_of_an_item_bootstrap():
     low, high = np.quantile(means, [0.05, 0.95])
     assert table.loc["error_rate", "value"] == pytest.approx(per_item.mean(), abs=1e-12)
     assert (table.loc["error_rate", "ci_low"], table.loc["error_rate", "ci_high"]) == pytest.approx((low, high), abs=1e-12)
+
+
+def test_counts_only_data_sliced_by_an_item_column():
+    counts = pd.DataFrame({"y": [3, 1, 0, 2], "n": [1, 3, 4, 2]}, index=["a", "b", "c", "d"])
+    items = pd.DataFrame({"topic": ["p", "q", "p", "q"]}, index=counts.index)
+    r = workbench.Ratings.from_counts(counts, items=items)
+    guess = pd.DataFrame({"y": [0.5, 0.5, 0.1, 0.9], "n": [0.5, 0.5, 0.9, 0.1]}, index=counts.index)
+    table = workbench.soft_label_scores(r, guess, by="topic", ci=None)
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    manhattan = (guess - shares).abs().sum(axis=1)
+    got = table[table["metric"] == "manhattan"].set_index("topic")["value"]
+    assert got.to_dict() == pytest.approx({"all": manhattan.mean(), "p": manhattan[["a", "c"]].mean(),
+                                           "q": manhattan[["b", "d"]].mean()}, abs=1e-12)
+    with pytest.raises(WorkbenchDataError, match="by='rater_id' is not an item or rater column"):
+        workbench.soft_label_scores(r, guess, by="rater_id")
