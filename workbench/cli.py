@@ -20,7 +20,7 @@ def _data_arguments(parser: argparse.ArgumentParser, *, positional: bool) -> Non
     parser.add_argument("--item", nargs="+", action="extend", metavar="COLUMN",
                         help="item id column, or several columns that together identify an item (table formats)")
     parser.add_argument("--rater", help="rater id column (table formats)")
-    parser.add_argument("--label", help="label column (table formats; 'severity'/'abusive' for convabuse)")
+    parser.add_argument("--label", help="label column (table formats; 'severity'/'abusive' for convabuse; a rating column such as 'offensive' for lewidi)")
     parser.add_argument("--level", choices=("nominal", "ordinal", "interval", "ratio"), help="level of measurement (table formats)")
     parser.add_argument("--duplicates", choices=("error", "first", "last"),
                         help="repeated (item, rater) rows: refuse them (default), or keep the first or last of each")
