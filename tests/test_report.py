@@ -44,7 +44,7 @@ def _open(path):
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(path.as_uri())
-            page.wait_for_function("() => window.Bokeh && Object.keys(Bokeh.index).length > 0", timeout=30_000)
+            page.wait_for_function("() => window.Bokeh && Object.keys(Bokeh.index).length > 0", timeout=90_000)
             drawn = page.evaluate("() => Object.keys(Bokeh.index).length")
             return requests, errors, drawn, page.inner_text("body")
         finally:

@@ -21,8 +21,8 @@ def open_ratings(path=None, format: str | None = None, *, raters=None, **options
     Table formats (csv, tsv, parquet, jsonl) take ``item=`` (one column or a list: a composite key),
     ``rater=``, ``label=``, ``level=``; data-set formats (convabuse, multipico, chaosnli, hh, squality, …)
     take their reader's options. Without ``format`` a public data set is recognised by its content
-    (:func:`workbench.data.recognise.recognise`) unless table options are given; ``ratings.meta["reader"]``
-    says which reader was used. ``raters``: a rater-attributes file joined by rater id (an annotator
+    (:func:`workbench.data.recognise.recognise`; pass ``format="csv"`` etc. to map such a file by hand);
+    ``ratings.meta["reader"]`` says which reader was used. ``raters``: a rater-attributes file joined by rater id (an annotator
     file for the LeWiDi readers).
 
     >>> open_ratings().meta["dataset"]
@@ -35,7 +35,7 @@ def open_ratings(path=None, format: str | None = None, *, raters=None, **options
 
         return simulate_study(seed=int(options.get("seed", 0))).ratings
     table_options = {k: v for k, v in options.items() if v is not None}
-    if format is None and not set(table_options) & {"item", "rater", "label"}:
+    if format is None:
         found = recognise(path)
         if found is not None and found.reader in READERS:
             ratings = open_ratings(path, found.reader, raters=raters, **options)
