@@ -167,9 +167,11 @@ def test_cli_reads_a_lewidi_file(shared_data, capsys):
 
     assert main(["info", str(shared_data / "lewidi_2023/HS-Brexit_dev.json.gz"), "--format", "lewidi"]) == 0
     assert "1008" in capsys.readouterr().out
-    assert main(["info", str(shared_data / "lewidi_2025/CSC_dev.json.gz")]) == 0  # recognised from its content
-    assert "3186" in capsys.readouterr().out
-    assert main(["info", str(shared_data / "lewidi_2023/ArMIS_dev.json.gz"), "--label", "nope"]) == 2
+    folder = shared_data / "lewidi_2025"
+    assert main(["info", str(folder / "CSC_dev.json.gz"), "--raters", str(folder / "CSC_annotators_meta.json.gz")]) == 0
+    out = capsys.readouterr().out  # recognised from its content, the annotator file as rater attributes
+    assert "3186" in out and "gender" in out
+    assert main(["info", str(shared_data / "lewidi_2023/ArMIS_dev.json.gz"), "--format", "lewidi", "--label", "nope"]) == 2
     assert "label='nope' is not a rating column" in capsys.readouterr().err
 
 

@@ -407,3 +407,27 @@ def test_counts_only_data_sliced_by_an_item_column():
                                            "q": manhattan[["b", "d"]].mean()}, abs=1e-12)
     with pytest.raises(WorkbenchDataError, match="by='rater_id' is not an item or rater column"):
         workbench.soft_label_scores(r, guess, by="rater_id")
+
+
+ALL_FILES = [
+    "lewidi_2023/ArMIS_train", "lewidi_2023/ArMIS_test", "lewidi_2023/ConvAbuse_train", "lewidi_2023/ConvAbuse_test",
+    "lewidi_2023/HS-Brexit_train", "lewidi_2023/MD-Agreement_train", "lewidi_2023/MD-Agreement_test",
+    "lewidi_2025/Paraphrase_train", "lewidi_2025/Paraphrase_test", "lewidi_2025/VariErrNLI_train",
+    "lewidi_2025/VariErrNLI_test", *sorted(DEV),
+]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("stem", ALL_FILES)
+def test_every_metric_and_baseline_runs_on_every_file(shared_data, stem):
+    r = _read(shared_data, stem)
+    group = "group" if "group" in r.raters.columns else None
+    predictions = [prior_baseline(r, r), majority_baseline(r), annotator_baseline(r, r)]
+    if group:
+        predictions.append(group_baseline(r, r, by=group))
+    for p in predictions:
+        soft = workbench.soft_label_scores(r, p.soft, by=group, ci=None)
+        hard = workbench.perspectivist_scores(r, p.perspectivist, by=group, ci=None)
+        assert np.isfinite(soft["value"]).all() and np.isfinite(hard["value"]).all()
+        assert (soft.loc[soft["metric"] == "manhattan", "value"] <= 2).all()
+        assert ((hard["value"] >= 0) & (hard["value"] <= 1)).all()

@@ -624,6 +624,7 @@ import holoviews as hv
 import pandas as pd
 
 from workbench.datasets import read_lewidi
+from workbench.ui.figures import intervals
 
 DATA = Path(os.environ.get("WORKBENCH_SHARED_DATA", "../../shared/data"))
 HAVE_DATA = (DATA / "DATA.md").is_file()
@@ -746,16 +747,12 @@ speech and the majority of six does not speak for it."""),
 
 
 def group_figure(table, title):
-    # one panel per metric: a bar per (group, baseline) with its 95 % interval
+    # one panel per metric: a point per (group, baseline) with its 95 % interval (workbench.ui.figures.intervals)
     plots = []
     for metric, part in table.groupby("metric", sort=False):
         part = part.assign(who=part["group"] + " · " + part["baseline"]).sort_values(["group", "baseline"])
-        bars = hv.Bars(part, "who", ["value", "group"]).opts(color="group", cmap="Category10", xrotation=40,
-                                                                      fill_alpha=0.55)
-        errors = hv.ErrorBars((part["who"], part["value"], part["value"] - part["ci_low"], part["ci_high"] - part["value"]),
-                              "who", ["value", "minus", "plus"]).opts(line_width=1.5)
-        plots.append((bars * errors).opts(title=f"{title}: {metric}", width=520, height=340, xlabel="",
-                                          ylabel=metric, show_legend=False))
+        figure = intervals(part, "who", title=f"{title}: {metric}", xlabel="group · baseline", ylabel=metric)
+        plots.append(figure.opts(width=520, height=360, xrotation=40))
     return hv.Layout(plots).cols(2)
 
 

@@ -85,27 +85,6 @@ def load_lewidi_json(path) -> dict:
     return data
 
 
-def is_lewidi(path) -> bool:
-    """Whether ``path`` looks like a LeWiDi file: ``.json[.gz]`` whose first item has ``annotators`` and ``annotations``.
-
-    Only the first 16 kB are read; :func:`read_lewidi` checks the rest.
-
-    >>> is_lewidi("ratings.csv")
-    False
-    """
-    path = Path(path)
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-2:] != [".json", ".gz"] and suffixes[-1:] != [".json"] or not path.is_file():
-        return False
-    try:
-        opener = gzip.open if suffixes[-1] == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            head = handle.read(1 << 14)
-    except (OSError, EOFError, UnicodeDecodeError):
-        return False
-    return head.lstrip().startswith("{") and '"annotators"' in head and '"annotations"' in head
-
-
 def _split(value, what: str, item_id: str, path: Path) -> list[str]:
     if not isinstance(value, str):
         raise WorkbenchDataError(f"item {item_id!r} in {path.name!r}: {what!r} should be a comma-separated string, got {value!r}")
