@@ -236,6 +236,15 @@ def score_pairs(
     >>> scored = workbench.score_pairs(path, pairs, progress=False)
     >>> list(scored.columns), scored.attrs["scoring"]["truncated"]
     (['score_a', 'score_b', 'p_a'], 0)
+
+    A DPO policy and its reference (tiny random causal LMs here):
+
+    >>> from workbench.analysis.tiny_decoders import tiny_decoder
+    >>> policy = tiny_decoder(tempfile.mkdtemp(), "llama", head="causal", seed=1)
+    >>> reference = tiny_decoder(tempfile.mkdtemp(), "llama", head="causal", seed=2)
+    >>> dpo = workbench.score_pairs(policy, pairs, reference=reference, beta=0.1, progress=False)
+    >>> dpo.attrs["scoring"]["text_format"]
+    'DPO implicit reward, chat template'
     """
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         from .reward_models import is_saved_reward_model, load_reward_model

@@ -86,7 +86,8 @@ def tiny_decoder(path, arch: str = "llama", *, head: str = "classifier", pad: st
     config = _config(arch, len(vocab), hidden_size, layers, max_positions, bos_token_id=1, eos_token_id=2, pad_token_id=pad_id,
                      **({"num_labels": 1} if head == "classifier" else {}))
     classes = {"llama": "Llama", "qwen2": "Qwen2", "gemma": "Gemma", "gemma2": "Gemma2", "mistral": "Mistral", "gpt2": "GPT2"}
-    cls = getattr(tf, classes[arch] + ("ForSequenceClassification" if head == "classifier" else "ForCausalLM"))
+    suffix = "ForSequenceClassification" if head == "classifier" else "LMHeadModel" if arch == "gpt2" else "ForCausalLM"
+    cls = getattr(tf, classes[arch] + suffix)
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:

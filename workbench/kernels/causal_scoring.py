@@ -53,13 +53,19 @@ def _tokenizer(directory: Path):
         raise WorkbenchDataError(f"cannot load the tokenizer of {str(directory)!r}: {first_line(err)}") from None
 
 
-def _config(directory: Path):
+def _config(directory: Path, role: str):
     from transformers import AutoConfig
 
     try:
-        return AutoConfig.from_pretrained(directory, trust_remote_code=False, local_files_only=True)
+        config = AutoConfig.from_pretrained(directory, trust_remote_code=False, local_files_only=True)
     except (OSError, ValueError, KeyError) as err:
         raise WorkbenchDataError(f"cannot read config.json of {str(directory)!r}: {first_line(err)}") from None
+    architectures = getattr(config, "architectures", None) or []
+    if not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
+        # loading a classifier as a causal LM would give it a random LM head without a word of warning
+        raise WorkbenchDataError(f"the {role} {str(directory)!r} is not a causal LM (its config names "
+                                 f"{', '.join(architectures) or 'no architecture'}); DPO rewards need *ForCausalLM checkpoints")
+    return config
 
 
 def is_causal_checkpoint(path) -> bool:
@@ -99,12 +105,12 @@ class ImplicitRewardScorer:
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not np.isfinite(beta) or beta <= 0:
             raise WorkbenchDataError(f"beta must be a positive number (DPO's β, e.g. 0.1), got {beta!r}")
         directory = check_checkpoint(policy)
-        config = _config(directory)
+        config = _config(directory, 'policy')
         tokenizer = _tokenizer(directory)
         ref_directory = ref_fp = None
         if reference is not None:
             ref_directory = check_checkpoint(reference)
-            _config(ref_directory)
+            _config(ref_directory, 'reference')
             ref_tokenizer = _tokenizer(ref_directory)
             if ref_tokenizer.get_vocab() != tokenizer.get_vocab():
                 raise WorkbenchDataError(f"the reference {str(ref_directory)!r} has another vocabulary than the policy "
