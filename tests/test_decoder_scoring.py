@@ -194,3 +194,18 @@ def test_bfloat16_decoder_is_close_to_float32(tmp_path, pairs):
     assert half.attrs["scoring"]["dtype"] == "bfloat16"
     np.testing.assert_allclose(half["score_a"], full["score_a"], atol=0.1)
     assert not pd.Series(half["score_a"]).equals(pd.Series(full["score_a"]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_decoder_and_dpo_scores_match_cpu(tmp_path, pairs):
+    rm = tiny_decoder(tmp_path / "rm", "llama", pad="eos")
+    policy = tiny_decoder(tmp_path / "p", "qwen2", head="causal", seed=1)
+    reference = tiny_decoder(tmp_path / "r", "qwen2", head="causal", seed=2)
+    for kwargs in ({"model": rm}, {"model": policy, "reference": reference, "beta": 0.1}):
+        model = kwargs.pop("model")
+        cpu = workbench.score_pairs(model, pairs, device="cpu", progress=False, **kwargs)
+        cuda = workbench.score_pairs(model, pairs, device="cuda", progress=False, **kwargs)
+        assert cuda.attrs["scoring"]["device"].startswith("cuda")
+        np.testing.assert_allclose(cuda[["score_a", "score_b"]], cpu[["score_a", "score_b"]], atol=1e-4)
+        half = workbench.score_pairs(model, pairs, device="cuda", dtype="bfloat16", progress=False, **kwargs)
+        assert np.corrcoef(half["score_a"], cpu["score_a"])[0, 1] > 0.95
