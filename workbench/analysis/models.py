@@ -346,10 +346,15 @@ def compare_two(ratings: Ratings, scores, a: str, b: str, *, by=None, ci: float 
 def verdict(difference: pd.DataFrame, metric: str = "pearson_r") -> list[str]:
     """One line per slice saying which model agrees with people better on ``metric``, with the interval.
 
+    The difference is written as in the table, ``b − a`` (``value_b − value_a``) with its interval, so the
+    sign read in the text is the sign read in the table; the words say which model that favours.
+
     >>> import workbench
     >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=5, n_raters=30)
     >>> print(verdict(workbench.compare_two(study.ratings, study.scores, "rm-5", "rm-1", n_boot=200))[0])
     all: rm-1 agrees with people better: Δr = +0.3... (rm-1 − rm-5), 95 % CI +0.2... to +0.4...
+    >>> print(verdict(workbench.compare_two(study.ratings, study.scores, "rm-1", "rm-5", n_boot=200))[0])
+    all: rm-1 agrees with people better: Δr = -0.3... (rm-5 − rm-1), 95 % CI -0.4... to -0.2...
     """
     a, b, ci = difference.attrs["a"], difference.attrs["b"], difference.attrs["ci"]
     symbol = {"pearson_r": "Δr", "accuracy": "Δaccuracy", "mean_l1": "ΔL1", "jsd": "ΔJSD", "brier": "ΔBrier",
@@ -357,13 +362,12 @@ def verdict(difference: pd.DataFrame, metric: str = "pearson_r") -> list[str]:
     lines = []
     for _, row in difference[difference["metric"] == metric].iterrows():
         where = row.iloc[0]
-        sign = -1.0 if row["better"] == a else 1.0  # report the winner minus the other
-        first, second = (a, b) if row["better"] == a else (b, a)
-        d, lo, hi = sign * row["difference"], *sorted((sign * row["ci_low"], sign * row["ci_high"]))
-        interval = f"{symbol} = {d:+.3f} ({first} − {second}), {round(ci * 100)} % CI {lo:+.3f} to {hi:+.3f}"
-        if row["better"] == "undecided":
-            lines.append(f"{where}: no clear difference between {a} and {b}: {symbol} = {row['difference']:+.3f} ({b} − {a}), "
-                         f"{round(ci * 100)} % CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}")
+        interval = (f"{symbol} = {row['difference']:+.3f} ({b} − {a}), {round(ci * 100)} % CI "
+                    f"{row['ci_low']:+.3f} to {row['ci_high']:+.3f}")
+        if row["better"] == "not ranked":
+            lines.append(f"{where}: {metric} does not rank models (neither direction is closer to people): {interval}")
+        elif row["better"] == "undecided":
+            lines.append(f"{where}: no clear difference between {a} and {b}: {interval}")
         else:
             lines.append(f"{where}: {row['better']} agrees with people better: {interval}")
     return lines

@@ -39,6 +39,13 @@ def _scorer(model, device, dtype):
     )
 
 
+def is_causal_checkpoint(path) -> bool:
+    """Whether a local checkpoint folder holds a causal LM (scored as a DPO policy) rather than a classifier."""
+    from ..kernels.causal_scoring import is_causal_checkpoint as causal
+
+    return causal(path)
+
+
 def _implicit_scorer(model, reference, beta, length_normalize, device, dtype, client):
     """The causal-LM scorer when ``model`` is one (or a reference is given); None for a classifier."""
     from ..kernels.causal_scoring import ImplicitRewardScorer, is_causal_checkpoint
