@@ -5,6 +5,13 @@ only (nothing is downloaded), ``trust_remote_code=False``, safetensors weights o
 checkpoints are refused, never opened). Scoring sorts texts by token length and batches
 neighbours, so padding stays near zero and results do not depend on the batch size; truncation is
 counted, never silent. torch and transformers are imported on first use.
+
+Large models on one machine: ``dtype`` bfloat16/float16 halves the weights; transformers 5 always loads
+weights on the meta device first (its old ``low_cpu_mem_usage=True``, now the only behaviour, so the
+argument is not passed); the default token limit is the smaller of the tokenizer's and the model's
+``max_position_embeddings``; batches are bounded by padded tokens as well as by count, longest first, so
+peak memory shows in the first batch; a CUDA out-of-memory error halves the batch and retries
+(:func:`run_batches`, counted in the report).
 """
 
 from __future__ import annotations
