@@ -28,11 +28,11 @@ ECE_BINS = 10
 # Columns of the statistics matrix, before the per-category alpha columns.
 _N, _TIE, _DECIDED, _CORRECT, _BRIER, _X, _Y, _XX, _YY, _XY, _L1, _JSD, _AA, _AB, _BA, _BB = range(16)
 # Soft-target block: per level (unanimous, majority, split) decided items and correct; squared gap to the people's
-# share; per ECE bin items, Σ model P(A), Σ people's P(A); length-bias sums; split items and their uncertainty.
+# share; per ECE bin Σ (model P(A) − people's P(A)); length-bias sums; split items and their uncertainty.
 _LEVEL = 16
 _SQ = _LEVEL + 6
 _BIN = _SQ + 1
-_LEN = _BIN + 3 * ECE_BINS  # valid, Σm, Σd, Σm², Σd², Σmd (m = reward margin, d = length difference)
+_LEN = _BIN + ECE_BINS  # valid, Σm, Σd, Σm², Σd², Σmd (m = reward margin, d = length difference)
 _SPLIT = _LEN + 6  # split items, Σ (1 − |2 P(A) − 1|) over them
 _ALPHA = _SPLIT + 2  # then: disagreement and pairable count with the model, the same for humans only, then 2 × K totals
 
@@ -55,7 +55,7 @@ def _soft_stats(p_model, p_human, decided, correct, length_diff) -> list:
     columns.append((p_model - p_human) ** 2)
     which = torch.clamp((p_model * ECE_BINS).floor().long(), 0, ECE_BINS - 1)
     member = torch.nn.functional.one_hot(which, ECE_BINS).to(DTYPE)
-    columns += list(member.T) + list((member * p_model[:, None]).T) + list((member * p_human[:, None]).T)
+    columns += list((member * (p_model - p_human)[:, None]).T)  # ECE = Σ_bins |Σ_bin (P(A) − p)| / n
     if length_diff is None:
         length_diff = torch.full_like(p_model, torch.nan)
     valid = torch.isfinite(length_diff).to(DTYPE)
@@ -144,8 +144,7 @@ def pair_metrics(sums: torch.Tensor) -> dict[str, torch.Tensor]:
         "accuracy_majority": s(_LEVEL + 3) / s(_LEVEL + 2),
         "accuracy_split": s(_LEVEL + 5) / s(_LEVEL + 4),
         "brier_soft": s(_SQ) / n,
-        "ece": (sums[..., _BIN + ECE_BINS : _BIN + 2 * ECE_BINS] - sums[..., _BIN + 2 * ECE_BINS : _BIN + 3 * ECE_BINS]
-                ).abs().sum(dim=-1) / n,
+        "ece": sums[..., _BIN : _BIN + ECE_BINS].abs().sum(dim=-1) / n,
         "length_bias_r": _pearson(s(_LEN), s(_LEN + 1), s(_LEN + 2), s(_LEN + 3), s(_LEN + 4), s(_LEN + 5)),
         "split_uncertainty": s(_SPLIT + 1) / s(_SPLIT),
     }
