@@ -149,3 +149,9 @@ def test_bad_dpo_arguments_are_named(models, pairs, tmp_path):
     torch.save({"w": torch.zeros(1)}, tmp_path / "pickled" / "pytorch_model.bin")
     with pytest.raises(workbench.WorkbenchDataError, match="only pickle weights"):
         workbench.score_pairs(policy, pairs, reference=tmp_path / "pickled", progress=False)
+
+
+def test_a_causal_lm_is_never_read_as_a_classifier_with_a_random_head(models):
+    policy, _ = models["llama"]
+    with pytest.raises(workbench.WorkbenchDataError, match="holds a causal LM .LlamaForCausalLM., not a sequence classifier"):
+        workbench.score_items(policy, ["plan meals"], progress=False)

@@ -213,6 +213,11 @@ class SequenceScorer:
             tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False, local_files_only=True)
         except (OSError, ValueError, TypeError) as err:
             raise WorkbenchDataError(f"cannot load the tokenizer of {str(directory)!r}: {first_line(err)}") from None
+        architectures = getattr(config, "architectures", None) or []
+        if architectures and all(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
+            # a classifier head would be initialised at random, with only a warning from transformers
+            raise WorkbenchDataError(f"model folder {str(directory)!r} holds a causal LM ({architectures[0]}), not a sequence "
+                                     "classifier: score pairs with it as a DPO policy (score_pairs(..., reference=...))")
         resolved = resolve_device(device)
         scorer = cls(tokenizer, checkpoint_fingerprint(directory), resolved, resolve_dtype(dtype, resolved), directory)
         scorer._num_labels = int(config.num_labels)
