@@ -193,7 +193,11 @@ def score_pairs(
     model
         A local checkpoint folder (``AutoModelForSequenceClassification`` with one output, safetensors
         weights; loaded with ``trust_remote_code=False``), a ``(model, tokenizer)`` pair, or a model
-        from :func:`workbench.train_reward_model`.
+        from :func:`workbench.train_reward_model`. Encoder and decoder classifiers alike: a decoder head
+        (Llama, Qwen2, Gemma, Mistral, GPT-2 …) is scored on the text's real last token, whatever the
+        tokenizer's pad token (none, or EOS with a template that ends in EOS) and padding side — each
+        batched score equals the model's own pass on that text alone. A causal-LM folder is scored as a
+        DPO policy (below).
     pairs : DataFrame
         Columns ``prompt, response_a, response_b`` (what ``Ratings.pairs()`` gives for the demo study).
     batch_size, max_length
