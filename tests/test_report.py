@@ -71,6 +71,10 @@ def test_the_report_holds_the_api_numbers(interactive, study):
         assert re.search(rf"<td>{re.escape(slice_row['age_band'])}</td>\s*<td>{slice_row['value']:.3f}</td>", text)
     assert _headings(text) == ["Datasheet", "Agreement", "Disagreement", "Reward models against people", "Reproducibility"]
     assert "sha256 of the ratings" in text and f"n_boot={N_BOOT}" in text
+    models = workbench.compare_models(study.ratings, study.scores, n_boot=N_BOOT, seed=0)
+    first = models[models["slice"] == "all"].iloc[0]
+    assert f"{first['accuracy']:.3f} [{first['accuracy_low']:.3f}, {first['accuracy_high']:.3f}]" in text
+    assert "accuracy per model, all items (95 % interval)" in text
 
 
 def test_the_static_variant_has_no_script(study, tmp_path):

@@ -325,6 +325,10 @@ def _cleaning(page: _Page, ratings: Ratings, recipe, name: str, path: Path | Non
                  "this report.</p>")
 
 
+#: Model metrics the report shows, each with its interval (columns ``m``, ``m_low``, ``m_high`` of compare_models).
+MODEL_METRICS = ("accuracy", "accuracy_split", "jsd", "brier_soft", "ece", "pearson_r", "length_bias_r")
+
+
 def _models(page: _Page, ratings: Ratings, models, by: list, n_boot: int, seed: int) -> None:
     page.heading("Reward models against people")
     slices = [c for c in by if c in ratings.items.columns] or None
@@ -333,13 +337,19 @@ def _models(page: _Page, ratings: Ratings, models, by: list, n_boot: int, seed: 
     except WorkbenchDataError as err:
         page.unavailable("the model comparison", err)
         return
-    overall = table[table["slice"] == "all"] if "slice" in table.columns else table
-    for metric in [m for m in ("accuracy", "log_loss", "jsd") if f"{m}" in overall.columns][:2]:
-        low, high = f"{metric}_ci_low", f"{metric}_ci_high"
-        if {low, high} <= set(overall.columns):
-            page.figure(figures.intervals(overall, "model", value=metric, low=low, high=high, title=f"{metric} per model (95 % interval)",
-                                          xlabel="model", ylabel=metric))
-    page.table(table)
+    page.text("Accuracy against the majority of people (also on split items alone), JSD between the model's and the "
+              "people's preference distribution, Brier score and expected calibration error against the share of people "
+              "choosing A, Pearson r, and the correlation of the reward margin with the length difference (length bias); "
+              f"95 % item-bootstrap intervals, {n_boot} replicates.", "note")
+    overall = table[table["slice"] == "all"]
+    for metric in ("accuracy", "jsd", "ece"):
+        page.figure(figures.intervals(overall, "model", value=metric, low=f"{metric}_low", high=f"{metric}_high",
+                                      title=f"{metric} per model, all items (95 % interval)", xlabel="model", ylabel=metric))
+    shown = table[["model", "slice", "n_items", "n_split"]].copy()
+    for metric in MODEL_METRICS:
+        shown[metric] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if np.isfinite(v) else "–"
+                         for v, lo, hi in zip(table[metric], table[f"{metric}_low"], table[f"{metric}_high"])]
+    page.table(shown)
 
 
 def build_report(ratings: Ratings, *, store: Store | None = None, recipe=None, by=None, models=None, metrics=("alpha",),
