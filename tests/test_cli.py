@@ -174,3 +174,19 @@ def test_a_bad_rater_file_is_one_sentence(tmp_path, capsys):
     assert main(["info", str(ratings), "--item", "q", "--rater", "w", "--label", "y", "--raters", str(people)]) == 2
     err = capsys.readouterr().err
     assert "matches the rater ids" in err and "Traceback" not in err
+
+
+def test_an_unexpected_failure_is_one_sentence(monkeypatch, capsys):
+    import workbench.cli
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(workbench.cli, "_info", broken)
+    monkeypatch.delenv("WORKBENCH_DEBUG", raising=False)
+    assert main(["info"]) == 1
+    err = capsys.readouterr().err
+    assert "this could not be done (boom)" in err and "Traceback" not in err and "RuntimeError" not in err
+    monkeypatch.setenv("WORKBENCH_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["info"])

@@ -229,6 +229,12 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stdout = open(os.devnull, "w")
         return 0
+    except Exception as err:  # a bug or an unforeseen file: one sentence here; WORKBENCH_DEBUG=1 shows the traceback
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        print(f"workbench: this could not be done ({err}). Please report it with the command you ran; "
+              "WORKBENCH_DEBUG=1 shows the details.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

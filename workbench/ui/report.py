@@ -107,12 +107,20 @@ class _Page:
                 f"<style>{STYLE}</style>{head}</head><body>\n{body}\n</body></html>\n")
 
 
+def _distinct(column: pd.Series) -> int:
+    """Distinct values of a column (0 for columns of lists or dicts, which cannot slice anything)."""
+    try:
+        return int(column.nunique(dropna=True))
+    except TypeError:
+        return 0
+
+
 def _default_by(ratings: Ratings) -> list[str]:
     """Rater attributes with 2–12 values (at most two), else item columns with 2–12 values: the slices a reader expects."""
     for table in ((ratings.raters if ratings.has_raters else None), ratings.items):
         if table is None:
             continue
-        chosen = [c for c in table.columns if 2 <= table[c].nunique(dropna=True) <= 12]
+        chosen = [c for c in table.columns if 2 <= _distinct(table[c]) <= 12]
         if chosen:
             return chosen[:2]
     return []
