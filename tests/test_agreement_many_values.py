@@ -81,12 +81,18 @@ def test_hundreds_of_distinct_values_match_krippendorff(level):
 
 
 def test_bootstrap_too_large_is_a_data_error(monkeypatch):
+    """Ratio alpha's replicates still need per-item V² statistics: refused in plain words (which option to change).
+    Nominal and ordinal alpha sum replicates from sparse entries: under the same tiny limit they get an interval."""
     monkeypatch.setattr(kernels, "MAX_DENSE_BYTES", 1 << 16)
-    data = np.random.default_rng(0).normal(size=(3, 200)).round(3)
-    ratings = workbench.Ratings.from_matrix(data, level="ordinal")
+    data = np.abs(np.random.default_rng(0).normal(size=(3, 200))).round(3) + 0.1
+    ratings = workbench.Ratings.from_matrix(data, level="ratio")
     assert np.isfinite(workbench.reliability(ratings, ci=None)["value"].iloc[0])  # point value: no per-item V² statistics
-    with pytest.raises(WorkbenchDataError, match=r"ci=None"):
+    with pytest.raises(WorkbenchDataError, match=r"too large to hold in memory; .*ci=None.*level='interval'") as error:
         workbench.reliability(ratings, n_boot=10)
+    assert "GiB" not in str(error.value) and "MiB" not in str(error.value)
+    for level in ("nominal", "ordinal"):
+        table = workbench.reliability(workbench.Ratings.from_matrix(data, level=level), n_boot=10)
+        assert np.isfinite(table["ci_low"].iloc[0]) and table["ci_low"].iloc[0] < table["ci_high"].iloc[0], level
 
 
 def test_ratio_beyond_the_pair_limit_is_a_data_error(monkeypatch):
