@@ -13,7 +13,6 @@ batch-size-1 loop (tokenizer → model per text), the same batches unsorted, and
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import tempfile
 import time
@@ -24,6 +23,7 @@ import torch
 
 import workbench
 from workbench.analysis.scoring import _TINY_WORDS
+import harness  # benchmarks/harness.py: the shared load guard
 
 
 def long_tailed_pairs(n: int, seed: int = 0, max_words: int = 200) -> pd.DataFrame:
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--json", default=None, help="also write the rows to this file")
-    args = parser.parse_args()
+    args = harness.parse(parser)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     folder = tempfile.mkdtemp()
@@ -119,9 +119,7 @@ def main() -> None:
     print(f"  tokens: real {rows['real_tokens']:,}, padded (sorted) {rows['padded_tokens']:,} "
           f"(+{rows['padding_overhead']:.1%}), padded (unsorted) {unsorted_padded:,}")
     print(f"  max |diff| vs loop {rows['max_abs_diff_vs_loop']:.1e}, vs pipeline {rows['max_abs_diff_vs_pipeline']:.1e}")
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=1)
+    harness.write_json(args.json, rows)
 
 
 if __name__ == "__main__":
