@@ -173,14 +173,14 @@ def test_replicate_chunks_do_not_change_the_interval(monkeypatch):
 
 _MEMORY_SCRIPT = """
 import resource, sys, numpy as np, workbench
-level, n_items, n_values = sys.argv[1], 20_000, 3_000
+level, metric, n_items, n_values = sys.argv[1], sys.argv[2], 20_000, 3_000
 rng = np.random.default_rng(0)
 own = rng.integers(0, n_values, n_items)
 data = np.where(rng.random((3, n_items)) < 0.6, own, rng.integers(0, n_values, (3, n_items))).astype(float)
 ratings = workbench.Ratings.from_matrix(data, level=level, categories=list(range(n_values)))
-workbench.reliability(ratings, ci=None)  # the point value, and everything it imports and caches
+workbench.reliability(ratings, metric=metric, ci=None)  # the point value, and everything it imports and caches
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-table = workbench.reliability(ratings, n_boot=200)
+table = workbench.reliability(ratings, metric=metric, n_boot=200)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 assert table["ci_low"].iloc[0] < table["value"].iloc[0] < table["ci_high"].iloc[0], table
 print((after - before) * 1024)
@@ -193,13 +193,76 @@ INTERVAL_BUDGET = 128 * 2**20
 
 
 @pytest.mark.skipif(not hasattr(__import__("resource"), "getrusage"), reason="needs resource.getrusage")
-@pytest.mark.parametrize("level", ["nominal", "ordinal"])
-def test_interval_at_3000_categories_stays_within_a_memory_budget(level):
+@pytest.mark.parametrize("level, metric", [("nominal", "alpha"), ("ordinal", "alpha"), ("nominal", "fleiss")])
+def test_interval_at_3000_categories_stays_within_a_memory_budget(level, metric):
     """The public call, in a fresh process: the peak resident memory grows by less than INTERVAL_BUDGET."""
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, level], capture_output=True, text=True, check=True,
+    done = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, level, metric], capture_output=True, text=True, check=True,
                           cwd=str(__import__("pathlib").Path(workbench.__file__).parents[1]))
     grown = int(done.stdout.split()[-1])
     assert grown < INTERVAL_BUDGET, f"{grown / 2**20:.0f} MiB"
+
+
+# ---------------------------------------------------------------- the kappa family at any number of categories
+KAPPAS = ["fleiss", "scott_pi", "gwet_ac1", "brennan_prediger"]
+
+
+def _kappa_by_hand(matrix, metric, q):
+    """Gwet's (2014) kappa family on a raters × items matrix (NaN: missing), written out in NumPy; q declared categories."""
+    used, codes = np.unique(matrix[~np.isnan(matrix)], return_inverse=True)
+    position = np.full(matrix.shape, -1)
+    position[~np.isnan(matrix)] = codes
+    r = np.stack([(position == k).sum(axis=0) for k in range(len(used))], axis=1).astype(float)  # items × used categories
+    m = r.sum(axis=1)
+    pairable = m >= 2
+    p_a = ((r * (r - 1)).sum(axis=1)[pairable] / (m * (m - 1))[pairable]).mean()
+    if metric == "scott_pi":
+        pi = r[pairable].sum(axis=0) / m[pairable].sum()
+    else:
+        pi = (r[m > 0] / m[m > 0, None]).mean(axis=0)
+    p_e = {"fleiss": (pi**2).sum(), "scott_pi": (pi**2).sum(), "gwet_ac1": (pi * (1 - pi)).sum() / (q - 1), "brennan_prediger": 1 / q}[metric]
+    return (p_a - p_e) / (1 - p_e)
+
+
+@pytest.mark.parametrize("metric", KAPPAS)
+@pytest.mark.parametrize("n_values", [3_000, 100_000])
+def test_kappa_interval_at_thousands_of_categories_equals_numpy_on_the_same_draws(metric, n_values):
+    """No items × q table and no q × q weights: the interval equals a NumPy loop over the bootstrap's own draws."""
+    data = _many_categories(150, n_values, seed=2)
+    ratings = workbench.Ratings.from_matrix(data, level="nominal", categories=list(range(n_values)))
+    table = workbench.reliability(ratings, metric=metric, n_boot=40, seed=5)
+    assert table["value"].iloc[0] == pytest.approx(_kappa_by_hand(data, metric, n_values), abs=1e-12)
+    counts = workbench.analysis.reliability.bootstrap_weights(ratings, n_boot=40, seed=5, metric=metric)
+    matrix = ratings.to_frame().pivot(index="rater_id", columns="item_id", values="label").reindex(columns=counts.columns)
+    values = [_kappa_by_hand(np.repeat(matrix.to_numpy(dtype=float), row.to_numpy(), axis=1), metric, n_values) for _, row in counts.iterrows()]
+    assert [table["ci_low"].iloc[0], table["ci_high"].iloc[0]] == pytest.approx(np.quantile(values, [0.025, 0.975]), abs=1e-12)
+
+
+@pytest.mark.parametrize("metric", KAPPAS)
+@pytest.mark.parametrize("options", [{}, {"by": "half"}, {"bootstrap": "poisson"}, {"interval": "bca", "by": "half"},
+                                     {"resample": "raters", "interval": "bca"}, {"counts_only": True, "interval": "bca"}])
+def test_kappa_replicates_from_sparse_entries_equal_the_dense_path(monkeypatch, metric, options):
+    import workbench.kernels.coefficients as coefficients
+
+    options = dict(options)
+    data = _many_categories(60, 7, seed=3, n_raters=5)
+    ratings = workbench.Ratings.from_matrix(data, level="nominal")
+    ratings.items["half"] = np.arange(ratings.n_items) % 2
+    if options.pop("counts_only", False):
+        ratings = workbench.Ratings.from_counts(ratings.label_counts())
+    run = lambda: quiet(workbench.reliability, ratings, metric=metric, n_boot=60, seed=2, **options)[["value", "ci_low", "ci_high"]].to_numpy()
+    dense = run()
+    monkeypatch.setattr(coefficients, "COINCIDENCE_MAX_VALUES", 0)
+    monkeypatch.setattr(kernels, "COINCIDENCE_MAX_VALUES", 0)
+    assert same(run(), dense, tol=1e-12)
+
+
+def test_weighted_kappa_over_too_many_categories_is_refused_in_plain_words(monkeypatch):
+    monkeypatch.setattr(kernels, "MAX_DENSE_BYTES", 1 << 16)
+    data = _many_categories(50, 200, seed=1)
+    ratings = workbench.Ratings.from_matrix(data, level="ordinal", categories=list(range(200)))
+    with pytest.raises(WorkbenchDataError, match=r"agreement weights over 200 categories .*too large to hold in memory; .*weights=None"):
+        workbench.reliability(ratings, metric="fleiss", weights="quadratic", ci=None)
+    assert np.isfinite(workbench.reliability(ratings, metric="fleiss", n_boot=20)["ci_low"].iloc[0])  # identity: sparse, fine

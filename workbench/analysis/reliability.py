@@ -22,8 +22,10 @@ from ..kernels.agreement import (
     AlphaInterval,
     CohenKappa,
     PercentAgreement,
+    SparseCounts,
     category_counts,
     interval_moments,
+    sparse_counts,
 )
 from ..kernels.device import DTYPE, resolve_device, to_tensor
 from ..kernels.inputs import alpha_kernel, moments_from_counts
@@ -186,6 +188,10 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
         counts = to_tensor(coded.counts, dtype=DTYPE, device=device)
         if isinstance(kernel, AlphaInterval):
             return (moments_from_counts(counts, to_tensor(coded.domain, dtype=DTYPE, device=device)),)
+        if _by_entries(kernel):  # many categories: the table's non-zero cells as sparse entries
+            row, code = torch.nonzero(counts, as_tuple=True)
+            cell = counts[row, code]
+            return (SparseCounts(row, code, cell, cell, coded.n_rows, counts.shape[1]),)
         return (counts,)
     row = to_tensor(coded.row, device=device)
     w = None if weight is None else to_tensor(weight, dtype=DTYPE, device=device)
@@ -198,6 +204,8 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
     code = to_tensor(coded.code, device=device)
     if isinstance(kernel, AlphaCategorical):
         return kernel.inputs(row, code, coded.n_rows, w)
+    if _by_entries(kernel):  # the kappa family over many categories: unique (item, category) entries, no items × q table
+        return (sparse_counts(row, code, coded.n_rows, len(coded.domain), w, aggregate=True),)
     counts = category_counts(row, code, coded.n_rows, len(coded.domain), w)
     if w is None:
         return (counts,)

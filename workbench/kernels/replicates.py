@@ -88,13 +88,21 @@ def kappa_replicate_totals(e: SparseCounts, weights: torch.Tensor) -> torch.Tens
     """(b × (2q + 3)) summed :class:`~workbench.kernels.coefficients.KappaFamily` statistics (identity weights) of each replicate.
 
     Columns as the kernel's: counts of pairable items (q), shares r_k/m of rated items (q), p_a,
-    pairable items, rated items. ``e`` must hold unique (row, code) entries and no rating weights.
+    pairable items, rated items. ``e`` must hold unique (row, code) entries; with rating weights
+    (``self_count`` = Σ weight²), pairs between copies of one rater are left out, as in
+    :func:`~workbench.kernels.agreement.pair_agreement`.
+
+    >>> e = SparseCounts(torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1]), torch.tensor([2.0, 1.0, 2.0], dtype=torch.float64),
+    ...                  torch.tensor([2.0, 1.0, 2.0], dtype=torch.float64), 2, 2)
+    >>> kappa_replicate_totals(e, torch.tensor([[1.0, 1.0]], dtype=torch.float64))[0, -3:].tolist()  # p_a: 1/3 + 1
+    [1.3333333333333333, 2.0, 2.0]
     """
     m = _sum_by(e.row, e.n_rows, e.count)
-    pairs = m * m - m
+    self_total = m if e.self_count is e.count else _sum_by(e.row, e.n_rows, e.self_count)
+    pairs = m * m - self_total
     pairable = pairs > 1e-9
     same = _sum_by(e.row, e.n_rows, e.count * e.count)
-    agreement = torch.where(pairable, (same - m) / torch.where(pairable, pairs, 1.0), 0.0)
+    agreement = torch.where(pairable, (same - self_total) / torch.where(pairable, pairs, 1.0), 0.0)
     pairable_f = pairable.to(DTYPE)
     counts = _entry_totals(weights, e, e.count * pairable_f[e.row])
     shares = _entry_totals(weights, e, e.count / m.clamp(min=1e-300)[e.row])
