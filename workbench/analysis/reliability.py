@@ -261,7 +261,11 @@ def reliability(
     n_boot, seed : bootstrap size and seed; the same seed gives the same interval on any device.
         Big studies (≥ 65,536 rows, at most 1 in 8 distinct) draw each slice's distinct per-item
         inputs as types, one multinomial per replicate — the same distribution as drawing items,
-        at a cost that does not grow with the items (:mod:`workbench.kernels.resampling`)
+        at a cost that does not grow with the items (:mod:`workbench.kernels.resampling`).
+        Any number of categories gets an interval: with more than 64, nominal and ordinal alpha and the
+        unweighted kappa family sum each replicate from sparse (item, category) entries, in memory that
+        grows with the ratings and the categories, never with items × categories²
+        (:mod:`workbench.kernels.replicates`)
     resample : "items" (default) or "raters" (draws raters with replacement; a rater drawn k
         times counts k times in each item, and pairs between copies of one rater are left out;
         sliced by a rater column, each group's raters are drawn from that group)
