@@ -284,3 +284,14 @@ def test_weighted_kappa_over_too_many_categories_is_refused_in_plain_words(monke
     with pytest.raises(WorkbenchDataError, match=r"agreement weights over 200 categories .*too large to hold in memory; .*weights=None"):
         workbench.reliability(ratings, metric="fleiss", weights="quadratic", ci=None)
     assert np.isfinite(workbench.reliability(ratings, metric="fleiss", n_boot=20)["ci_low"].iloc[0])  # identity: sparse, fine
+
+
+def test_cohen_over_too_many_categories_is_refused_in_plain_words(monkeypatch):
+    monkeypatch.setattr(kernels, "MAX_DENSE_BYTES", 1 << 20)
+    data = _many_categories(300, 100, seed=4, n_raters=2)
+    data[np.isnan(data)] = 0.0
+    ratings = workbench.Ratings.from_matrix(data, level="nominal", categories=list(range(100)))
+    assert np.isfinite(workbench.reliability(ratings, metric="cohen", ci=None)["value"].iloc[0])
+    with pytest.raises(WorkbenchDataError, match=r"Cohen's kappa tables .*too large to hold in memory; .*metric='scott_pi'"):
+        workbench.reliability(ratings, metric="cohen", n_boot=10)
+    assert np.isfinite(workbench.reliability(ratings, metric="scott_pi", n_boot=10)["ci_low"].iloc[0])

@@ -414,6 +414,10 @@ class PercentAgreement:
         return with_reasons(agreement / items.clamp(min=1e-300), (items <= 0, NO_PAIRABLE))
 
 
+_COHEN_WAY_OUT = ("ask for the value alone (ci=None), or use metric='scott_pi' or 'fleiss' without weights "
+                  "(their intervals cover any number of categories)")
+
+
 class CohenKappa:
     """Cohen's kappa (unweighted, linear, quadratic or ordinal weights) from paired category codes.
 
@@ -423,6 +427,7 @@ class CohenKappa:
     def __init__(self, n_categories: int, weights: str | None, device=None):
         self.n_categories = n_categories
         self.n_features = n_categories**2
+        check_dense((n_categories, n_categories), f"Cohen's kappa over {n_categories:,} categories", _COHEN_WAY_OUT)
         i = torch.arange(n_categories, dtype=DTYPE, device=device)
         distance = (i[:, None] - i[None, :]).abs()
         if weights in (None, "identity"):
@@ -435,6 +440,7 @@ class CohenKappa:
             self.weights = distance**2
 
     def stats(self, codes: torch.Tensor) -> torch.Tensor:
+        check_dense((len(codes), self.n_features), "per-item Cohen's kappa tables (for bootstrap intervals)", _COHEN_WAY_OUT)
         a, b = codes.unbind(dim=1)
         table = torch.zeros(len(a), self.n_features, dtype=DTYPE, device=codes.device)
         table[torch.arange(len(a), device=codes.device), a * self.n_categories + b] = 1.0
