@@ -12,7 +12,6 @@ one call, minus that process's resident set before the call.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import torch
 
 import workbench
 from workbench.kernels.device import resolve_device
+import harness  # benchmarks/harness.py: the shared load guard
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", help="write the rows here")
     parser.add_argument("--only", choices=["breadth"], help="run one section: breadth = many values, coefficients, rater_table")
-    args = parser.parse_args()
+    args = harness.parse(parser)
     device = str(resolve_device(args.device))
     warnings.simplefilter("ignore")
     scale = 10 if args.quick else 1
@@ -200,9 +200,7 @@ def main() -> None:
           f"torch {torch.__version__}, krippendorff {krippendorff.__version__ if hasattr(krippendorff, '__version__') else '0.9'}")
     if args.only == "breadth":
         breadth_rows(rows, scale, device)
-        if args.json:
-            with open(args.json, "w") as handle:
-                json.dump({"device": device, "rows": rows}, handle, indent=1)
+        harness.write_json(args.json, {"device": device, "rows": rows})
         return
     alpha = lambda data, level: (lambda: workbench.krippendorff_alpha(data, level_of_measurement=level, device=device))
     peer = lambda data, level: (lambda: krippendorff.alpha(data, level_of_measurement=level))
@@ -266,9 +264,7 @@ def main() -> None:
                  "ratio": ours_mb / peer_mb, "max_abs_diff": 0.0})
     print(f"{rows[-1]['case']:<58} ours {ours_mb:8.0f}MB peer {peer_mb:8.0f}MB ratio {ours_mb / peer_mb:6.3f}")
     breadth_rows(rows, scale, device)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"device": device, "rows": rows}, handle, indent=1)
+    harness.write_json(args.json, {"device": device, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Ratio = ours / peer (< 1: we are faster). Prints the rows and writes them as JSO
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 import warnings
@@ -29,6 +28,7 @@ import workbench
 from workbench.analysis.cleaning import comparisons as as_comparisons
 from workbench.kernels.device import to_tensor
 from workbench.kernels.em import comparison_stats, fit_attentiveness_stats
+import harness  # benchmarks/harness.py: the shared load guard
 
 
 def timed(fn, repeat: int = 1):
@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("em", "ds"), help="run one of the two rows")
     parser.add_argument("--threads", type=int, help="torch threads (the peer is single-threaded pandas)")
     parser.add_argument("--json", help="write the rows here")
-    args = parser.parse_args()
+    args = harness.parse(parser)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
@@ -132,9 +132,7 @@ def main() -> None:
         bench_attentiveness(rows, 10_000 // scale, 100, peer=not args.no_peer)
     if args.only in (None, "ds"):
         bench_dawid_skene(rows, 100_000 // scale, 20)
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(rows, out, indent=2)
+    harness.write_json(args.json, rows, indent=2)
 
 
 if __name__ == "__main__":

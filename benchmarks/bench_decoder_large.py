@@ -9,7 +9,6 @@ and peak memory; and a DPO pair (two such causal LMs) the same way. For the GPU 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 
@@ -19,6 +18,7 @@ from scipy.stats import spearmanr
 
 import workbench
 from benchmarks.bench_models import long_tailed_pairs
+import harness  # benchmarks/harness.py: the shared load guard
 
 #: Qwen2-0.5B's shape (494M parameters with its 151,936-token vocabulary).
 HALF_B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--small", action="store_true", help="a tiny shape (CPU smoke run)")
     parser.add_argument("--json", default=None)
-    args = parser.parse_args()
+    args = harness.parse(parser)
     shape = SMALL if args.small else HALF_B
     pairs = long_tailed_pairs(args.pairs, max_words=400)
     root = tempfile.mkdtemp()
@@ -96,10 +96,8 @@ def main() -> None:
         rows[-1].update(check)
         print(f"  {case}: bf16 vs fp32 margin Spearman {check['spearman_margin']:.4f}, same preferred response "
               f"{check['same_preferred_share']:.1%}, max |Δscore| {check['max_abs_diff_over_sd']:.3f} SD", flush=True)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"device": args.device, "pairs": args.pairs, "shape": shape, "rows": rows,
-                       "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}, handle, indent=1)
+    harness.write_json(args.json, {"device": args.device, "pairs": args.pairs, "shape": shape, "rows": rows,
+                                   "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None})
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import harness  # benchmarks/harness.py: the shared load guard
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -180,7 +181,7 @@ def main(argv=None) -> None:
     parser.add_argument("--memory-peer", action="store_true", help="also run the in-memory path on the same files (a subprocess)")
     parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
+    args = harness.parse(parser, argv)
     t = time.perf_counter()
     folder = generate(args.data, args.ratings)
     if args.memory_only:
@@ -200,10 +201,8 @@ def main(argv=None) -> None:
         result["ratio_total"] = sum(result["dask"][k] for k in ("read_s", "alpha_s", "by_group_s")) / sum(
             result["memory"][k] for k in ("read_s", "alpha_s", "by_group_s"))
         result["load_average_after_memory"] = os.getloadavg()
-    text = json.dumps(result, indent=1, default=float)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    print(json.dumps(result, indent=1, default=float))
+    harness.write_json(args.out, result, default=float)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Prints pairs/s, the ratio per round and the load average (the machine may be sha
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -27,6 +26,7 @@ from distributed import Client, LocalCluster
 import workbench
 from benchmarks.bench_models import long_tailed_pairs, timed
 from workbench.kernels.scoring import SequenceScorer
+import harness  # benchmarks/harness.py: the shared load guard
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", default=None, help="also write the rows to this file")
-    args = parser.parse_args()
+    args = harness.parse(parser)
 
     path = workbench.tiny_reward_model(tempfile.mkdtemp(), hidden_size=args.hidden, max_length=256)
     pairs = long_tailed_pairs(args.pairs)
@@ -80,9 +80,7 @@ def main() -> None:
     print(f"  ratio (one-process time / cluster time): {rates(f'{r:.2f}' for r in rows['ratio_cluster_vs_local'])}, "
           f"vs 1 thread {rates(f'{r:.2f}' for r in rows['ratio_cluster_vs_local_1_thread'])}; "
           f"max |diff| {rows['max_abs_diff']:.1e} (scores up to {rows['max_abs_score']:.1f})")
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=1)
+    harness.write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import platform
 import time
 import warnings
@@ -28,6 +27,7 @@ import torch
 import workbench
 from bench_agreement import best  # the same best-of-n timer (run as a script: benchmarks/ is on the path)
 from workbench.kernels.device import resolve_device
+import harness  # benchmarks/harness.py: the shared load guard
 
 
 def report(rows, case, ours, peer, diff, target):
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--peer-perms", type=int, default=5, help="permutations the pandas loop is timed over")
     parser.add_argument("--json", help="write the rows here")
-    args = parser.parse_args()
+    args = harness.parse(parser)
     warnings.simplefilter("ignore")
     device = str(resolve_device(args.device))
     n_items = 5_000 if args.quick else 50_000
@@ -121,9 +121,7 @@ def main() -> None:
 
 
 def _write(path, device: str, rows: list) -> None:
-    if path:
-        with open(path, "w") as handle:
-            json.dump({"device": device, "rows": rows}, handle, indent=1)
+    harness.write_json(path, {"device": device, "rows": rows})
 
 
 if __name__ == "__main__":

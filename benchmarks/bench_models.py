@@ -18,7 +18,6 @@ the process's peak resident set, which only grows, so read it as an upper bound)
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import tempfile
 import time
@@ -29,6 +28,7 @@ import torch
 
 import workbench
 from workbench.analysis.scoring import _TINY_WORDS
+import harness  # benchmarks/harness.py: the shared load guard
 
 
 def long_tailed_pairs(n: int, seed: int = 0, max_words: int = 200) -> pd.DataFrame:
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     parser.add_argument("--no-decoders", action="store_true", help="skip the decoder classifier and DPO rows")
-    args = parser.parse_args()
+    args = harness.parse(parser)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     folder = tempfile.mkdtemp()
@@ -208,9 +208,7 @@ def main() -> None:
         print(f"  DPO pair (Llama)        {rows['dpo_pairs_per_s']:7.1f} pairs/s, padding +{rows['dpo_padding_overhead']:.1%}, "
               f"peak {rows['dpo_peak_mib']:,.0f} MiB; one-by-one loop {rows['dpo_loop_pairs_per_s']:7.1f} pairs/s "
               f"(max |diff| {rows['dpo_max_abs_diff_vs_loop']:.1e})")
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=1)
+    harness.write_json(args.json, rows)
 
 
 if __name__ == "__main__":

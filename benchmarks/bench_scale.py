@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import harness  # benchmarks/harness.py: the shared load guard
 
 LABELS = ("A", "B", "C", "D", "E")
 GROUPS = ("g1", "g2", "g3")
@@ -176,7 +177,7 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--skip", nargs="*", default=(), choices=("views", "bootstrap", "bootstrap-peer"))
     parser.add_argument("--json", help="write the rows here")
-    args = parser.parse_args()
+    args = harness.parse(parser)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"study_{args.items}x10_{args.raters}.parquet"
@@ -219,8 +220,7 @@ def main() -> None:
         row(f"reliability(by='group', n_boot={args.n_boot})", boot["seconds"], rows_peer and rows_peer["seconds"],
             note=f"target ≤ 5 s; peer: rows drawn one by one; values {boot['values']}")
         row("  its peak memory", boot["peak_mib"], rows_peer and rows_peer["peak_mib"], "MiB")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"items": args.items, "rows": rows}, indent=1))
+    harness.write_json(args.json, {"items": args.items, "rows": rows})
 
 
 if __name__ == "__main__":

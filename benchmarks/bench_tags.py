@@ -30,6 +30,7 @@ import pandas as pd
 import scipy.stats
 
 import workbench
+import harness  # benchmarks/harness.py: the shared load guard
 
 
 def best(function, repeats: int = 3) -> float:
@@ -57,7 +58,7 @@ def fresh_connection_write(path: Path, k: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = harness.parse(parser)
     writes = 50 if args.quick else 200
     study = workbench.simulate_study(seed=0, n_items=500 if args.quick else 2000)
     ratings, truth = study.ratings, study.truth["items"]

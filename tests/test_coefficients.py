@@ -59,9 +59,57 @@ def test_fleiss_function_follows_irrcac_and_keeps_pooled_as_option(entry):
     counts = np.stack([(data == c).sum(axis=1) for c in entry["categories"]], axis=1)
     assert workbench.fleiss_kappa(counts) == pytest.approx(entry["expected"]["fleiss"], abs=1e-12)
     pooled = workbench.fleiss_kappa(counts, chance="pooled")
-    assert pooled == pytest.approx(_value(_ratings(entry, "nominal"), metric="scott_pi"), abs=1e-12)
+    assert pooled == pytest.approx(_scott_by_hand(data), abs=1e-12)  # an independent transcription, not scott_pi again
+    assert _value(_ratings(entry, "nominal"), metric="scott_pi") == pytest.approx(_scott_by_hand(data), abs=1e-12)
     if (counts.sum(axis=1) == counts.sum(axis=1)[0]).all():  # equal numbers of ratings: the two rules coincide
         assert pooled == pytest.approx(entry["expected"]["fleiss"], abs=1e-12)
+
+
+def _scott_by_hand(data, weights=None):
+    """Scott's pi generalised to missing ratings (Gwet 2014, pooled shares), written out with Python loops.
+
+    ``data`` is units × raters with NaN for a missing rating. Items with m ≥ 2 ratings are pairable:
+    p_a averages Σ_k r_k (Σ_l w_kl r_l − 1) / (m (m − 1)) over them; π_k = (ratings k in pairable items) /
+    (ratings in pairable items); p_e = Σ_kl w_kl π_k π_l; pi = (p_a − p_e) / (1 − p_e).
+    """
+    categories = sorted({v for row in data for v in row if v == v})
+    q = len(categories)
+    w = np.eye(q) if weights is None else weights
+    agreements, pooled = [], [0.0] * q
+    for row in data:
+        r = [sum(1 for v in row if v == c) for c in categories]
+        m = sum(r)
+        if m < 2:
+            continue
+        agreements.append(sum(r[k] * (sum(w[k][l] * r[l] for l in range(q)) - 1) for k in range(q)) / (m * (m - 1)))
+        for k in range(q):
+            pooled[k] += r[k]
+    p_a = sum(agreements) / len(agreements)
+    share = [x / sum(pooled) for x in pooled]
+    p_e = sum(w[k][l] * share[k] * share[l] for k in range(q) for l in range(q))
+    return (p_a - p_e) / (1 - p_e)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scott_pi_with_unequal_numbers_of_ratings_follows_the_hand_formula(seed):
+    """Items with 1 to 6 ratings: Scott's pi uses pooled shares, not Fleiss' per-item averages.
+
+    The reference is :func:`_scott_by_hand` (loops over a units × raters matrix), never
+    ``fleiss_kappa(chance="pooled")``, which runs the same kernel as ``scott_pi``. Checked: with Scott's
+    chance agreement falling back to Fleiss' averaged shares when the numbers of ratings differ, this fails.
+    """
+    rng = np.random.default_rng(seed)
+    data = rng.choice(3, size=(60, 6), p=[0.6, 0.3, 0.1]).astype(float)
+    data[:20] = np.where(rng.random((20, 6)) < 0.5, np.nan, data[:20])  # 0–6 ratings on the first items
+    data[:20, 0] = np.where(np.isnan(data[:20]).all(axis=1), 0.0, data[:20, 0])
+    data[20:40] = np.where(data[20:40] == 0, data[20:40], np.where(rng.random((20, 6)) < 0.6, np.nan, data[20:40]))
+    data[40, 1:] = np.nan  # one item with a single rating
+    ratings = workbench.Ratings.from_matrix(data.T, level="ordinal", categories=[0.0, 1.0, 2.0])
+    ours = _value(ratings, metric="scott_pi")
+    assert ours == pytest.approx(_scott_by_hand(data), abs=1e-12)
+    assert abs(ours - _value(ratings, metric="fleiss")) > 1e-3  # the data tell the two chance rules apart
+    quadratic = [[1 - (k - l) ** 2 / 4 for l in range(3)] for k in range(3)]
+    assert _value(ratings, metric="scott_pi", weights="quadratic") == pytest.approx(_scott_by_hand(data, quadratic), abs=1e-12)
 
 
 @pytest.mark.parametrize("entry", ENTRIES["pingouin"], ids=lambda e: e["name"])

@@ -74,6 +74,27 @@ def test_sample_size_meets_its_target_when_resimulated():
     assert (curve["pilot"] <= curve["multinomial"] * 1.2).all()  # a finite pilot looks converged sooner than the truth
 
 
+def test_sample_size_for_tvd_meets_its_target_when_resimulated():
+    """The TVD answer, checked by drawing new raters from the truth in plain NumPy (TVD = ½ Σ |p̂ − p|).
+
+    TVD falls like 1/√n, so the large-sample answer is (q₁ / target)² for the quantile q₁ at n = 1; a
+    wrong power there (e.g. ``** (1 / power)`` written ``** power``, which turned 52 raters into 3)
+    misses the target by far. Checked: with that edit in ``answer_from_curve`` this test fails.
+    """
+    ratings, truth = counts_study(seed=3, n_items=300, n_labels=400)
+    target, quantile = 0.08, 0.9
+    n = int(workbench.sample_size(ratings, target, metric="tvd", quantile=quantile, n_draws=100)["n_multinomial"].iloc[0])
+    rng = np.random.default_rng(4)
+
+    def reached(size):
+        distances = [0.5 * np.abs(rng.multinomial(size, p, size=100) / size - p).sum(axis=1) for p in truth]
+        return np.quantile(np.concatenate(distances), quantile)
+
+    assert reached(n) <= target * 1.05  # enough raters ...
+    assert reached(int(0.75 * n)) > target  # ... and not a quarter too many
+    assert 80 <= n <= 180  # (q₁/target)² here: about 120
+
+
 def test_sample_size_says_when_the_pilot_is_too_small():
     ratings, _ = counts_study(seed=5, n_items=50, n_labels=6)
     answer = workbench.sample_size(ratings, 0.001, n_draws=20).iloc[0]

@@ -85,6 +85,27 @@ def test_jsd_equals_an_independent_numpy_computation():
     assert table["p_value"].isna().all()  # n_perm=0: no test
 
 
+def test_p_values_count_the_observed_split_as_one_permutation():
+    """Permutation p-values are (1 + #{null ≥ observed}) / (1 + n_perm) and never 0 (synthetic; no shared data needed).
+
+    Every rater rates every item, pool a always says 0 and pool b always says 1: the observed JSD is
+    1 bit, and a relabelling of the 20 raters reaches it only by restoring the split (2 of
+    C(20, 10) = 184,756 assignments). So, by hand, 200 permutations give p = 1/201 for every item and
+    for the overall test; without the +1 correction they would give 0. (Checked: with
+    ``(1 + found.reached) / (1 + found.defined)`` changed to ``found.reached / found.defined`` in
+    analysis/divergence.py this test fails; see tests/MUTANTS.md, "Planted bugs of issue 23".)
+    """
+    rows = [(f"i{i}", f"{pool}{k}", int(pool == "b"), pool) for i in range(12) for pool in "ab" for k in range(10)]
+    frame = pd.DataFrame(rows, columns=["item", "rater", "label", "pool"])
+    ratings = workbench.Ratings.from_frame(frame, item="item", rater="rater", label="label", rater_columns=["pool"], item_columns=[])
+    table = workbench.group_divergence(ratings, by="pool", n_perm=200, seed=0)
+    np.testing.assert_allclose(table["jsd"].to_numpy(), 1.0, atol=1e-12)
+    np.testing.assert_allclose(table["p_value"].to_numpy(), 1 / 201, rtol=1e-12)
+    assert table.attrs["overall"]["p_value"] == pytest.approx(1 / 201, rel=1e-12)
+    noise = workbench.group_divergence(pools(seed=9, n_items=40, per_pool=8), by="pool", n_perm=50, seed=1)
+    assert (noise["p_value"] >= 1 / 51 - 1e-15).all() and (noise["p_value"] <= 1).all()
+
+
 def test_three_groups_take_the_group_furthest_from_the_rest():
     study = workbench.simulate_study(seed=0, n_items=80, ratings_per_item=20, n_raters=60)
     table = workbench.group_divergence(study.ratings, by="age_band", n_perm=0, min_per_group=1).set_index("item_id")

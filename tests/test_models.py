@@ -116,13 +116,42 @@ def test_the_difference_interval_finds_the_better_model(study):
         assert len(lines) == diff["split"].nunique() and all(f" {symbol} = " in line for line in lines), metric
 
 
-def test_paired_interval_is_narrower_than_unpaired(study):
-    """Pairing removes the shared item-to-item variation: the difference's interval is tighter than the sum of widths."""
-    diff = workbench.compare_two(study.ratings, study.scores, "rm-2", "rm-1", n_boot=300).set_index("metric")
-    single = workbench.compare_models(study.ratings, study.scores, n_boot=300).set_index("model")
-    width = diff.loc["mean_l1", "ci_high"] - diff.loc["mean_l1", "ci_low"]
-    separate = sum(single.loc[m, "mean_l1_high"] - single.loc[m, "mean_l1_low"] for m in ("rm-1", "rm-2"))
-    assert width < separate
+def test_paired_interval_equals_a_paired_bootstrap_loop_on_the_same_draws(study):
+    """The difference interval, rebuilt by a plain loop: each replicate draws items once and scores both models on them.
+
+    The draws are the bootstrap's own resampling counts for the seed (``replicate_counts``); the metric
+    (mean |P(A) − people's share|) and the percentile interval are computed here in NumPy. An unpaired
+    bootstrap (each model on its own resampled items) gives another interval, 1.4–4.7× wider.
+    Checked: drawing the second model's replicates from ``seed + 1`` in compare_two makes this test fail.
+    """
+    from workbench.kernels.resampling import replicate_counts
+
+    human = study.ratings.pairs()["p_a"]
+    scores = study.scores.set_index("item_id")
+    p = {m: (1 / (1 + np.exp(g["score_b"] - g["score_a"]))).reindex(human.index).to_numpy()
+         for m, g in scores.groupby("model") if m in ("rm-1", "rm-2")}
+    diff = workbench.compare_two(study.ratings, study.scores, "rm-2", "rm-1", n_boot=300, seed=3).set_index("metric")
+    counts = replicate_counts(3, 300, [0, len(human)])
+    error_1, error_2 = np.abs(p["rm-1"] - human.to_numpy()), np.abs(p["rm-2"] - human.to_numpy())
+    loop = []
+    for w in counts:  # one replicate: the same items (with repeats) for both models
+        drawn = np.repeat(np.arange(len(human)), w.astype(int))
+        loop.append(error_1[drawn].mean() - error_2[drawn].mean())
+    assert [diff.loc["mean_l1", "ci_low"], diff.loc["mean_l1", "ci_high"]] == pytest.approx(np.quantile(loop, [0.025, 0.975]), rel=1e-9)
+
+
+def test_paired_interval_is_much_narrower_for_highly_correlated_models(study):
+    """Two models whose errors nearly coincide: the paired difference hardly varies over replicates, however
+    much each model's own value does. An unpaired interval would be about √2 × the single widths."""
+    one = study.scores[study.scores["model"] == "rm-3"].drop(columns="model")
+    rng = np.random.default_rng(0)
+    other = one.assign(score_a=one["score_a"] + rng.normal(0, 0.05, len(one)))
+    diff = workbench.compare_two(study.ratings, {"a": one, "b": other}, "a", "b", n_boot=300).set_index("metric")
+    single = workbench.compare_models(study.ratings, {"a": one, "b": other}, n_boot=300).set_index("model")
+    for metric in ("mean_l1", "brier", "jsd"):
+        width = diff.loc[metric, "ci_high"] - diff.loc[metric, "ci_low"]
+        alone = min(single.loc[m, f"{metric}_high"] - single.loc[m, f"{metric}_low"] for m in ("a", "b"))
+        assert width < 0.25 * alone, metric
 
 
 def test_two_column_slices_make_a_combined_category(study):

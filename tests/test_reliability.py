@@ -68,11 +68,28 @@ def test_rater_bootstrap_brackets_the_value(small, metric):
     assert row["ci_low"] < row["value"] < row["ci_high"] and row["resample"] == "raters"
 
 
-def test_fleiss_and_percent_agreement_match_direct_calls(small):
+def test_fleiss_and_percent_agreement_match_loops_and_the_direct_calls(small):
+    """Fleiss' kappa (irrCAC's averaged shares) and percent agreement written out as loops over items.
+
+    The direct calls ``fleiss_kappa`` and ``percent_agreement`` run the same kernels as ``reliability``,
+    so agreeing with them alone proves nothing; the loops are the reference.
+    """
     counts = small.ratings.label_counts()
+    agreements, shares = [], []
+    for r in counts.to_numpy(dtype=float):
+        m = r.sum()
+        if m >= 1:
+            shares.append(r / m)
+        if m >= 2:
+            agreements.append(sum(x * (x - 1) for x in r) / (m * (m - 1)))
+    p_a = sum(agreements) / len(agreements)
+    pi = np.mean(shares, axis=0)
+    p_e = float((pi**2).sum())
     fleiss = workbench.reliability(small.ratings, metric="fleiss", ci=None)["value"].iloc[0]
+    assert fleiss == pytest.approx((p_a - p_e) / (1 - p_e), abs=1e-12)
     assert fleiss == pytest.approx(workbench.fleiss_kappa(counts), abs=1e-12)
     pa = workbench.reliability(small.ratings, metric="percent_agreement", ci=None)["value"].iloc[0]
+    assert pa == pytest.approx(p_a, abs=1e-12)
     assert pa == pytest.approx(workbench.percent_agreement(small.ratings), abs=1e-12)
 
 

@@ -22,8 +22,10 @@ from ..kernels.agreement import (
     AlphaInterval,
     CohenKappa,
     PercentAgreement,
+    SparseCounts,
     category_counts,
     interval_moments,
+    sparse_counts,
 )
 from ..kernels.device import DTYPE, resolve_device, to_tensor
 from ..kernels.inputs import alpha_kernel, moments_from_counts
@@ -40,6 +42,7 @@ from ..kernels.resampling import (
     slice_sums,
     spread_type_counts,
 )
+from ..kernels.replicates import replicate_values
 from . import coefficients
 
 METRICS = ("alpha", "cohen", "percent_agreement", *coefficients.COEFFICIENTS)
@@ -185,6 +188,10 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
         counts = to_tensor(coded.counts, dtype=DTYPE, device=device)
         if isinstance(kernel, AlphaInterval):
             return (moments_from_counts(counts, to_tensor(coded.domain, dtype=DTYPE, device=device)),)
+        if _by_entries(kernel):  # many categories: the table's non-zero cells as sparse entries
+            row, code = torch.nonzero(counts, as_tuple=True)
+            cell = counts[row, code]
+            return (SparseCounts(row, code, cell, cell, coded.n_rows, counts.shape[1]),)
         return (counts,)
     row = to_tensor(coded.row, device=device)
     w = None if weight is None else to_tensor(weight, dtype=DTYPE, device=device)
@@ -197,6 +204,8 @@ def _inputs(coded: _Coded, kernel, device, weight=None) -> tuple:
     code = to_tensor(coded.code, device=device)
     if isinstance(kernel, AlphaCategorical):
         return kernel.inputs(row, code, coded.n_rows, w)
+    if _by_entries(kernel):  # the kappa family over many categories: unique (item, category) entries, no items × q table
+        return (sparse_counts(row, code, coded.n_rows, len(coded.domain), w, aggregate=True),)
     counts = category_counts(row, code, coded.n_rows, len(coded.domain), w)
     if w is None:
         return (counts,)
@@ -252,7 +261,11 @@ def reliability(
     n_boot, seed : bootstrap size and seed; the same seed gives the same interval on any device.
         Big studies (≥ 65,536 rows, at most 1 in 8 distinct) draw each slice's distinct per-item
         inputs as types, one multinomial per replicate — the same distribution as drawing items,
-        at a cost that does not grow with the items (:mod:`workbench.kernels.resampling`)
+        at a cost that does not grow with the items (:mod:`workbench.kernels.resampling`).
+        Any number of categories gets an interval: with more than 64, nominal and ordinal alpha and the
+        unweighted kappa family sum each replicate from sparse (item, category) entries, in memory that
+        grows with the ratings and the categories, never with items × categories²
+        (:mod:`workbench.kernels.replicates`)
     resample : "items" (default) or "raters" (draws raters with replacement; a rater drawn k
         times counts k times in each item, and pairs between copies of one rater are left out;
         sliced by a rater column, each group's raters are drawn from that group)
@@ -325,37 +338,40 @@ def reliability(
     kernel = _kernel(metric, level, coded.domain, dev, weights, form, ratings.n_raters)
     inputs = _inputs(coded, kernel, dev)
     value, reason = kernel.compute(_slice_totals(kernel, inputs, coded.bounds))
-    replicate_values = acceleration = None
+    replicates = acceleration = None
     if ci is not None and n_boot > 0:
         # items drawn (and left out, for BCa) by type when the study repeats itself; found once for both
         types = _row_types(inputs, coded.bounds) if resample == "items" and (bootstrap != "poisson" or interval == "bca") else None
         if bootstrap == "poisson":
             keys = stable_keys(_item_of_row(ratings, coded))
-            replicate_values = kernel.compute(poisson_sums(kernel.stats(*inputs), coded.bounds, keys, n_boot, seed))[0]
+            if _by_entries(kernel):  # many categories: replicate totals from sparse entries, no per-item V² statistics
+                replicates = replicate_values(kernel, inputs, coded.bounds, n_boot, lambda first, size: poisson_weights(keys, size, seed, first))
+            else:
+                replicates = kernel.compute(poisson_sums(kernel.stats(*inputs), coded.bounds, keys, n_boot, seed))[0]
         else:
-            replicate_values = _bootstrap(coded, kernel, inputs, types, n_boot, seed, resample, dev)
+            replicates = _bootstrap(coded, kernel, inputs, types, n_boot, seed, resample, dev)
         if interval == "bca":
             acceleration = _acceleration(coded, kernel, inputs, types, resample, dev)
     level_shown = level if metric in ("alpha", "icc") else "ordinal" if weights else "nominal"
     return _table(_describe(ratings, coded), by, coefficients.label(metric, weights, form), level_shown, value, reason,
-                  replicate_values, acceleration, ci=ci, n_boot=n_boot, resample=resample, interval=interval, bootstrap=bootstrap)
+                  replicates, acceleration, ci=ci, n_boot=n_boot, resample=resample, interval=interval, bootstrap=bootstrap)
 
 
 def _table(out: pd.DataFrame, by, metric_label: str, level_shown: str, value: torch.Tensor, reason: torch.Tensor,
-           replicate_values: torch.Tensor | None, acceleration: torch.Tensor | None, *, ci, n_boot: int, resample: str,
+           replicates: torch.Tensor | None, acceleration: torch.Tensor | None, *, ci, n_boot: int, resample: str,
            interval: str, bootstrap: str) -> pd.DataFrame:
     """The reliability table from per-slice facts (``slice, n_items, n_ratings, n_raters``), values and replicates."""
     out.insert(0, "metric", metric_label)
     out.insert(1, "level", level_shown)
     out["value"] = value.cpu().numpy()
     notes = [REASONS[int(r)] for r in reason.cpu()]
-    bootstrapped = replicate_values is not None
+    bootstrapped = replicates is not None
     out["ci_low"], out["ci_high"] = np.nan, np.nan
     if bootstrapped:
         if interval == "bca":
-            low, high, defined = bca_interval(replicate_values, value, acceleration, ci)
+            low, high, defined = bca_interval(replicates, value, acceleration, ci)
         else:
-            low, high, defined = percentile_interval(replicate_values, ci)
+            low, high, defined = percentile_interval(replicates, ci)
         out["ci_low"], out["ci_high"] = low.numpy(), high.numpy()
         for g, k in enumerate(defined.tolist()):
             if k < n_boot and not notes[g]:
@@ -405,6 +421,9 @@ def _describe(ratings: Ratings, coded: _Coded) -> pd.DataFrame:
 def _bootstrap(coded, kernel, inputs, types, n_boot, seed, resample, device) -> torch.Tensor:
     """(n_boot × slices) replicate values; items are drawn by type when ``types`` (see :func:`_row_types`) is given."""
     if resample == "items":
+        if _by_entries(kernel):  # many categories: the same draws, replicate totals from sparse entries
+            rng = np.random.default_rng(seed)
+            return replicate_values(kernel, inputs, coded.bounds, n_boot, lambda first, size: replicate_counts(rng, size, coded.bounds))
         if types is None:
             return kernel.compute(bootstrap_sums(kernel.stats(*inputs), coded.bounds, n_boot, seed))[0]
         stats = kernel.stats(inputs[0][torch.as_tensor(types.first, device=inputs[0].device)])  # one row per type
@@ -413,6 +432,11 @@ def _bootstrap(coded, kernel, inputs, types, n_boot, seed, resample, device) -> 
     rng = np.random.default_rng(seed)
     strata = _rater_strata(coded) if coded.rater_slices else None
     return _rater_weighted_values(coded, kernel, device, n_boot, lambda batch: rater_counts(rng, len(batch), n_raters, strata))
+
+
+def _by_entries(kernel) -> bool:
+    """Whether the kernel sums bootstrap replicates from sparse (item, category) entries (many categories)."""
+    return bool(getattr(kernel, "by_entries", False))
 
 
 def _row_types(inputs: tuple, bounds: np.ndarray):
@@ -432,6 +456,12 @@ def _rater_strata(coded) -> np.ndarray:
 def _rater_weighted_values(coded, kernel, device, n_replicates, draw, chunk_elements: int = 1 << 22) -> torch.Tensor:
     """(n_replicates × slices) values with rater weights ``draw(batch)`` (len(batch) × raters), a chunk of replicates at a time."""
     values = torch.empty(n_replicates, len(coded.slices), dtype=DTYPE, device=device)
+    if _by_entries(kernel):  # many categories: each replicate's slice totals from its sparse entries
+        for first in range(n_replicates):
+            weight = draw(range(first, first + 1))[0]
+            inputs = _inputs(coded, kernel, device, weight=weight[coded.rater])
+            values[first] = kernel.compute(_slice_totals(kernel, inputs, coded.bounds))[0]
+        return values
     per_chunk = max(1, chunk_elements // max(len(coded.row), coded.n_rows * len(coded.domain) ** 2, 1))
     for first in range(0, n_replicates, per_chunk):
         weights = draw(range(first, min(n_replicates, first + per_chunk)))
@@ -447,6 +477,10 @@ def _acceleration(coded, kernel, inputs, types, resample, device) -> torch.Tenso
     """BCa acceleration per slice from the jackknife over the resampled units (items or raters of the slice)."""
     slice_of_row = np.repeat(np.arange(len(coded.slices)), np.diff(coded.bounds))
     if resample == "items":
+        if _by_entries(kernel):  # leave each row out in turn: weights 1 except a 0, replicate totals from sparse entries
+            values = replicate_values(kernel, inputs, coded.bounds, coded.n_rows, lambda first, size: _leave_one_out(first, size, coded.n_rows))
+            picked = values[torch.arange(coded.n_rows, device=values.device), torch.as_tensor(slice_of_row, device=values.device)]
+            return jackknife_acceleration(picked, torch.as_tensor(slice_of_row), len(coded.slices))
         if types is None:
             stats = kernel.stats(*inputs)
             left_out = slice_sums(stats, coded.bounds)[torch.as_tensor(slice_of_row, device=stats.device)] - stats
@@ -462,6 +496,17 @@ def _acceleration(coded, kernel, inputs, types, resample, device) -> torch.Tenso
     present[coded.rater, slice_of_row[coded.row]] = True  # a rater outside a slice does not move it
     group = np.broadcast_to(np.arange(len(coded.slices)), present.shape)[present]
     return jackknife_acceleration(values.cpu()[torch.as_tensor(present)], torch.as_tensor(group), len(coded.slices))
+
+
+def _leave_one_out(first: int, size: int, n_rows: int) -> np.ndarray:
+    """Row weights of jackknife replicates first … first + size − 1: every row once, except row j in replicate j.
+
+    >>> _leave_one_out(1, 2, 3).tolist()
+    [[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]]
+    """
+    weights = np.ones((size, n_rows))
+    weights[np.arange(size), np.arange(first, first + size)] = 0.0
+    return weights
 
 
 def _all_but_one(left_out: range, n_raters: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from .device import DTYPE
 REASONS = ("", "no_pairable_values", "zero_expected_disagreement", "no_items")
 NO_PAIRABLE, ZERO_EXPECTED, NO_ITEMS = 1, 2, 3
 
-#: Largest dense array (bytes) a kernel builds; beyond it a WorkbenchDataError says the size and the way out.
+#: Largest dense array (bytes) a kernel builds; beyond it a WorkbenchDataError names the table and, in plain words, the option to change.
 MAX_DENSE_BYTES = 1 << 31
 #: Memory (bytes) of one block of a chunked computation (ratio expected disagreement, within-item pairs).
 CHUNK_BYTES = 1 << 25
@@ -36,11 +36,7 @@ def check_dense(shape: tuple, what: str, way_out: str) -> None:
         cells *= int(size)
     if cells * 8 > MAX_DENSE_BYTES:
         shown = " × ".join(f"{int(size):,}" for size in shape)
-        raise WorkbenchDataError(f"{what} needs a {shown} array ({_size(cells * 8)}, over the {_size(MAX_DENSE_BYTES)} limit); {way_out}")
-
-
-def _size(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.1f} MiB"
+        raise WorkbenchDataError(f"{what} would need a {shown} table, too large to hold in memory; {way_out}")
 
 
 def _sum_by(index: torch.Tensor, n: int, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -215,6 +211,17 @@ class AlphaCategorical:
         scale = pair_scale(counts.sum(dim=1), self_counts.sum(dim=1))
         outer = counts[:, :, None] * counts[:, None, :] - torch.diag_embed(self_counts)
         return (outer * scale[:, None, None]).reshape(len(counts), -1)
+
+    @property
+    def by_entries(self) -> bool:
+        """True when bootstrap replicates are summed from sparse entries (:meth:`replicate_totals`): many nominal or ordinal values."""
+        return self.sparse and self.level in ("nominal", "ordinal")
+
+    def replicate_totals(self, counts: SparseCounts, weights: torch.Tensor) -> torch.Tensor:
+        """(b × 3) summaries of b replicates with row weights ``weights`` (b × rows), without per-item V² statistics."""
+        from .replicates import alpha_replicate_summaries  # the replicate kernels build on this module
+
+        return alpha_replicate_summaries(self.level, counts, weights)
 
     def total_stats(self, counts) -> torch.Tensor:
         """Sum of :meth:`stats` over all rows: V² coincidences (dense counts, few values) or the 3-number summary."""
@@ -407,6 +414,10 @@ class PercentAgreement:
         return with_reasons(agreement / items.clamp(min=1e-300), (items <= 0, NO_PAIRABLE))
 
 
+_COHEN_WAY_OUT = ("ask for the value alone (ci=None), or use metric='scott_pi' or 'fleiss' without weights "
+                  "(their intervals cover any number of categories)")
+
+
 class CohenKappa:
     """Cohen's kappa (unweighted, linear, quadratic or ordinal weights) from paired category codes.
 
@@ -416,6 +427,7 @@ class CohenKappa:
     def __init__(self, n_categories: int, weights: str | None, device=None):
         self.n_categories = n_categories
         self.n_features = n_categories**2
+        check_dense((n_categories, n_categories), f"Cohen's kappa over {n_categories:,} categories", _COHEN_WAY_OUT)
         i = torch.arange(n_categories, dtype=DTYPE, device=device)
         distance = (i[:, None] - i[None, :]).abs()
         if weights in (None, "identity"):
@@ -428,6 +440,7 @@ class CohenKappa:
             self.weights = distance**2
 
     def stats(self, codes: torch.Tensor) -> torch.Tensor:
+        check_dense((len(codes), self.n_features), "per-item Cohen's kappa tables (for bootstrap intervals)", _COHEN_WAY_OUT)
         a, b = codes.unbind(dim=1)
         table = torch.zeros(len(a), self.n_features, dtype=DTYPE, device=codes.device)
         table[torch.arange(len(a), device=codes.device), a * self.n_categories + b] = 1.0

@@ -22,7 +22,17 @@ from __future__ import annotations
 
 import torch
 
-from .agreement import NO_ITEMS, NO_PAIRABLE, ZERO_EXPECTED, SparseCounts, _sum_by, check_dense, pair_agreement, with_reasons
+from .agreement import (
+    COINCIDENCE_MAX_VALUES,
+    NO_ITEMS,
+    NO_PAIRABLE,
+    ZERO_EXPECTED,
+    SparseCounts,
+    _sum_by,
+    check_dense,
+    pair_agreement,
+    with_reasons,
+)
 from .device import DTYPE
 
 #: Agreement weight schemes (irrCAC's): identity, linear, quadratic, ordinal.
@@ -39,6 +49,9 @@ def agreement_weights(n_categories: int, scheme: str | None, device=None) -> tor
     >>> agreement_weights(3, "quadratic").tolist()
     [[1.0, 0.75, 0.0], [0.75, 1.0, 0.75], [0.0, 0.75, 1.0]]
     """
+    check_dense((n_categories, n_categories), f"agreement weights over {n_categories:,} categories",
+                "with this many categories use weights=None (identity) with fleiss, scott_pi, gwet_ac1 or brennan_prediger, "
+                "or Krippendorff's alpha (level='ordinal' for ordered categories)")
     i = torch.arange(n_categories, dtype=DTYPE, device=device)
     distance = (i[:, None] - i[None, :]).abs()
     if scheme in (None, "identity") or n_categories < 2:
@@ -59,15 +72,35 @@ class KappaFamily:
 
     Statistics per item (2q + 3 numbers): counts if pairable (q), shares r_k/m if rated (q), p_a if
     pairable, pairable (0/1), rated (0/1).
+
+    With identity weights and more than ``COINCIDENCE_MAX_VALUES`` categories the kernel is *sparse*
+    (``sparse=None`` decides so; True or False forces it): no q × q weight matrix, inputs are
+    :class:`SparseCounts`, and bootstrap replicates are summed from the entries
+    (:meth:`replicate_totals`, O(E + q) per replicate: never items × q).
     """
 
-    def __init__(self, n_categories: int, chance: str = "fleiss", weights: str | None = None, device=None):
+    def __init__(self, n_categories: int, chance: str = "fleiss", weights: str | None = None, device=None, sparse: bool | None = None):
         if chance not in CHANCE:
             raise ValueError(f"unknown chance agreement {chance!r}; choose one of {CHANCE}")
         self.n_categories = n_categories
         self.chance = chance
-        self.weights = agreement_weights(n_categories, weights, device)
+        identity = weights in (None, "identity")
+        self.sparse = identity and n_categories > COINCIDENCE_MAX_VALUES if sparse is None else sparse
+        if self.sparse and not identity:
+            raise ValueError("the sparse kappa kernel takes identity weights only")
+        self.weights = None if self.sparse else agreement_weights(n_categories, weights, device)
         self.n_features = 2 * n_categories + 3
+
+    @property
+    def by_entries(self) -> bool:
+        """True when inputs are sparse entries and bootstrap replicates are summed from them."""
+        return self.sparse
+
+    def replicate_totals(self, counts: SparseCounts, weights: torch.Tensor) -> torch.Tensor:
+        """(b × (2q + 3)) summed statistics of b replicates with row weights ``weights`` (b × rows), from sparse entries."""
+        from .replicates import kappa_replicate_totals  # the replicate kernels build on this module
+
+        return kappa_replicate_totals(counts, weights)
 
     def stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
         agreement, pairable = pair_agreement(counts, self_counts, self.weights)
@@ -76,7 +109,9 @@ class KappaFamily:
         rated = (m > 0).to(DTYPE)
         return torch.cat([counts * pairable[:, None], shares, agreement[:, None], pairable[:, None], rated[:, None]], dim=1)
 
-    def total_stats(self, counts: torch.Tensor, self_counts: torch.Tensor | None = None) -> torch.Tensor:
+    def total_stats(self, counts, self_counts: torch.Tensor | None = None) -> torch.Tensor:
+        if isinstance(counts, SparseCounts):
+            return self.replicate_totals(counts, torch.ones(1, counts.n_rows, dtype=DTYPE, device=counts.count.device))[0]
         return self.stats(counts, self_counts).sum(dim=0)
 
     def observed(self, totals: torch.Tensor):
@@ -87,16 +122,17 @@ class KappaFamily:
 
     def chance_agreement(self, totals: torch.Tensor) -> torch.Tensor:
         q, w = self.n_categories, self.weights
+        weight_sum = float(q) if w is None else float(w.sum())  # None: identity weights (sparse kernel)
         if self.chance == "brennan_prediger":
-            return torch.full(totals.shape[:-1], float(w.sum()) / q**2, dtype=DTYPE, device=totals.device)
+            return torch.full(totals.shape[:-1], weight_sum / q**2, dtype=DTYPE, device=totals.device)
         if self.chance == "scott":
             pooled = totals[..., :q]
             share = pooled / pooled.sum(dim=-1, keepdim=True).clamp(min=1e-300)
         else:
             share = totals[..., q : 2 * q] / totals[..., 2 * q + 2, None].clamp(min=1e-300)
         if self.chance == "gwet":
-            return w.sum() * (share * (1 - share)).sum(dim=-1) / max(q * (q - 1), 1)
-        return ((share @ w) * share).sum(dim=-1)
+            return weight_sum * (share * (1 - share)).sum(dim=-1) / max(q * (q - 1), 1)
+        return (share * share).sum(dim=-1) if w is None else ((share @ w) * share).sum(dim=-1)
 
     def compute(self, totals: torch.Tensor):
         observed, items = self.observed(totals)
@@ -118,7 +154,7 @@ class CongerKappa:
     """
 
     def __init__(self, n_categories: int, n_raters: int, weights: str | None = None, device=None):
-        self.base = KappaFamily(n_categories, "fleiss", weights, device)
+        self.base = KappaFamily(n_categories, "fleiss", weights, device, sparse=False)
         self.n_categories, self.n_raters = n_categories, n_raters
         self.n_features = self.base.n_features + n_raters * n_categories
 
