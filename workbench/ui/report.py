@@ -218,10 +218,14 @@ def _disagreement(page: _Page, ratings: Ratings, by: list, n_perm: int, n_boot: 
     page.heading("Disagreement")
     try:
         items = item_table(ratings)
-        page.figure(figures.histogram(items["entropy_norm"], title="Label entropy per item (0 = unanimous, 1 = even split)",
-                                      xlabel="normalised entropy", range=(0, 1)))
-        unanimous = float((items["entropy_norm"] == 0).mean())
-        page.text(f"{unanimous:.1%} of items are unanimous; the median normalised entropy is {items['entropy_norm'].median():.3f}.")
+        if "entropy_norm" in items.columns:
+            page.figure(figures.histogram(items["entropy_norm"], title="Label entropy per item (0 = unanimous, 1 = even split)",
+                                          xlabel="normalised entropy", range=(0, 1)))
+            unanimous = float((items["entropy_norm"] == 0).mean())
+            page.text(f"{unanimous:.1%} of items are unanimous; the median normalised entropy is {items['entropy_norm'].median():.3f}.")
+        else:  # numeric labels with many values: the spread of each item's ratings
+            page.figure(figures.histogram(items["std"], title="Spread of the ratings per item", xlabel="standard deviation (label units)"))
+            page.text(f"The median per-item standard deviation is {items['std'].median():.3f} (label units).")
     except WorkbenchDataError as err:
         page.unavailable("entropy", err)
     if ratings.has_raters and by:
