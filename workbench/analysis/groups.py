@@ -65,7 +65,7 @@ def quantile_bins(values: pd.Series, n_bins: int = DEFAULT_BINS) -> pd.Series:
     >>> bins = quantile_bins(ages, 3)
     >>> list(bins.cat.categories)
     ['18–24', '25–31', '40–61']
-    >>> bins["e"], bins.isna()["k"]
+    >>> bins["e"], bool(bins.isna()["k"])
     ('25–31', True)
     >>> list(quantile_bins(pd.Series([0.25, 0.5, 0.75, 1.0]), 2).cat.categories)
     ['0.25–0.5', '0.75–1']
