@@ -396,12 +396,16 @@ class Cleaner(pn.viewable.Viewer):
         self.update()
 
     def use(self) -> None:
-        """Hand the cleaned data and its recipe to the other tabs (``workspace.cleaned`` and ``workspace.recipe``)."""
+        """Put the cleaned data in use in every tab (:meth:`Workspace.use_cleaned`); the banner over the tabs leads back.
+
+        The Clean tab itself keeps working on the raw data, so the recipe can still be changed and used again.
+        """
         if self.cleaned is None:
             self.message = "nothing to hand over: the recipe drops every rating"
             return
-        self.workspace.param.update(recipe=self._live.to_dict(), cleaned=self.cleaned)
-        self._recipe_status.object = f"the other tabs now offer the cleaned data ({self.cleaned.n_ratings} ratings)"
+        self.workspace.use_cleaned(self.cleaned, self._live.to_dict())
+        self._recipe_status.object = (f"Every tab now shows the cleaned data ({self.cleaned.n_ratings:,} of {self.ratings.n_ratings:,} "
+                                      "ratings); “Back to the raw data” above the tabs undoes this.")
 
     def export_table(self) -> pd.DataFrame:
         """Every input rating with its provenance (``new_label, action, rule``) and its own extra columns."""

@@ -299,8 +299,8 @@ class Explorer(pn.viewable.Viewer):
             self.listed_items(), pagination="remote", page_size=12, selectable=1, disabled=True, show_index=False,
             sizing_mode="stretch_width", formatters={c: {"type": "money", "precision": 3} for c in ("entropy", "jsd", "p_value", "q_value")},
         )
-        if getattr(self, "_table_watchers", None):  # a rebuilt page: the old table stops listening
-            self.param.unwatch(self._table_watchers)
+        for watcher in getattr(self, "_table_watchers", []):  # a rebuilt page: the old table stops listening
+            self.param.unwatch(watcher)
         self.item_table = table
 
         def highlight(*_):
