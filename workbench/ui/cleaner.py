@@ -464,6 +464,7 @@ class Cleaner(pn.viewable.Viewer):
             table["p_a before"] = self._pairs_before["p_a"].to_numpy()[affected].round(3)
             after = self.cleaned.pairs()["p_a"] if self.cleaned is not None else pd.Series(dtype=float)
             table["p_a after"] = after.reindex(table["item_id"]).to_numpy().round(3)
+            table["p_a after"] = table["p_a after"].astype(object).where(table["p_a after"].notna(), "— (dropped)")
         self._diff.object = table
 
     def _on_message(self, event) -> None:
