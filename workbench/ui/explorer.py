@@ -8,6 +8,7 @@ import pandas as pd
 import panel as pn
 import panel.models.tabulator  # noqa: F401  (so served pages ship Tabulator's JavaScript, from the server)
 import param
+from bokeh.models import NumberFormatter
 
 from ..analysis.convergence import answer_from_curve, convergence, sample_size
 from ..analysis.distributions import entropy
@@ -297,7 +298,8 @@ class Explorer(pn.viewable.Viewer):
         """The one ranking table: every listed item, most divergent first, with p and q once tested; selection by item id."""
         table = pn.widgets.Tabulator(
             self.listed_items(), pagination="remote", page_size=12, selectable=1, disabled=True, show_index=False,
-            sizing_mode="stretch_width", formatters={c: {"type": "money", "precision": 3} for c in ("entropy", "jsd", "p_value", "q_value")},
+            sizing_mode="stretch_width",  # three decimals; a value not computed (an untested item's p) shows as a dash
+            formatters={c: NumberFormatter(format="0.000", nan_format="—", null_format="—") for c in ("entropy", "jsd", "p_value", "q_value")},
         )
         for watcher in getattr(self, "_table_watchers", []):  # a rebuilt page: the old table stops listening
             self.param.unwatch(watcher)
@@ -408,7 +410,7 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width"),
                          pn.pane.Markdown(f"**Cross-group agreement** (xRR ≈ 1: groups agree with each other as much as within; "
                                           f"{len(cross)} pairs of groups)"),
-                         pn.pane.DataFrame(cross.round(3), index=False, sizing_mode="stretch_width", max_height=360,
+                         pn.pane.DataFrame(_shown(cross), index=False, sizing_mode="stretch_width", max_height=360,
                                            styles={"overflow-y": "auto"}),  # many groups: the table scrolls, the page stays short
                          sizing_mode="stretch_width")
 
@@ -484,6 +486,11 @@ class Explorer(pn.viewable.Viewer):
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as the page shows it: numbers to three decimals, a value not computed as a dash (never "NaN")."""
+    return frame.round(3).astype(object).where(frame.notna(), "—")
 
 
 def _sizes(ratings: Ratings) -> list[int]:
