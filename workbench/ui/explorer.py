@@ -85,7 +85,8 @@ class Explorer(pn.viewable.Viewer):
         self._progress = pn.indicators.Progress(active=False, visible=False, width=200, bar_color="info")
         with param.parameterized.discard_events(self):
             self._offer_choices()
-        self.workspace.param.watch(self._on_data_in_use, "in_use")
+        self._data = self.workspace.ratings
+        self._in_use_watcher = self.workspace.param.watch(self._on_data_in_use, "in_use")
 
     # ------------------------------------------------------------------ choices
     @property
@@ -118,6 +119,9 @@ class Explorer(pn.viewable.Viewer):
 
     def _on_data_in_use(self, _event) -> None:
         """The workspace switched between raw and cleaned data: offer its choices and show it (keeping the selection)."""
+        if self.workspace.ratings is not self._data:  # another data set: the app builds a new Explorer for it
+            self.workspace.param.unwatch(self._in_use_watcher)
+            return
         self._cache.clear()
         with param.parameterized.discard_events(self):
             self._offer_choices()

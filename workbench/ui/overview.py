@@ -45,8 +45,15 @@ class Overview(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         if self.workspace is not None:
-            self.ratings = self.workspace.in_use
-            self.workspace.param.watch(lambda event: setattr(self, "ratings", event.new), "in_use")
+            self.ratings, self._data = self.workspace.in_use, self.workspace.ratings
+            self._watcher = self.workspace.param.watch(self._follow, "in_use")
+
+    def _follow(self, event) -> None:
+        """Show the workspace's ratings in use (raw or cleaned); another data set gets a new Overview from the app."""
+        if self.workspace.ratings is not self._data:
+            self.workspace.param.unwatch(self._watcher)
+            return
+        self.ratings = event.new
 
     def headline(self) -> str:
         """Krippendorff's alpha at the data's own level, with its 95 % item-bootstrap interval.

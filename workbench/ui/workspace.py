@@ -25,7 +25,8 @@ class Workspace(param.Parameterized):
 
     ``in_use`` is the ratings every view shows: the raw ``ratings``, or ``cleaned`` once a recipe is
     put in use (:meth:`use_cleaned`); :meth:`use_raw` goes back. A component given a workspace
-    watches ``in_use`` and follows it:
+    watches ``in_use`` and follows it (raw ↔ cleaned; a new ``ratings`` drops the recipe, and the app
+    builds new components for the new data set, as the components stop following a data set they were not built for):
 
     >>> cleaned = ws.ratings.subset(items=ws.ratings.items.index[:10])
     >>> ws.use_cleaned(cleaned, {"name": "first ten", "rules": []})
