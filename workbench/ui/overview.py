@@ -106,6 +106,8 @@ class Overview(pn.viewable.Viewer):
         )
 
     def __panel__(self):
+        if self.ratings is None and self.workspace is None:
+            return self.layout()
         return pn.panel(pn.param.ParamMethod(self.layout, lazy=True), sizing_mode="stretch_width")
 
     @param.depends("ratings")
