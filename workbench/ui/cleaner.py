@@ -361,6 +361,7 @@ class Cleaner(pn.viewable.Viewer):
             self.message = str(err)
         for position, row in enumerate(self._rule_rows):
             row["note"].object = self._note(position, states)
+            row["switch"].disabled = bool(self.needs(position))  # greyed until its columns exist; then it acts as switched
         self._show_counts()
         self._show_balance()
         self._show_committee()
