@@ -48,7 +48,7 @@ def test_cleaned_data_reaches_every_tab_and_the_way_back_works(served_study, stu
     with open_page(served_study) as (page, errors):
         page.get_by_text("Krippendorff's alpha", exact=False).first.wait_for(timeout=60_000)
         assert _fact(page, "ratings") == str(study.ratings.n_ratings)
-        banner = page.get_by_text("Every tab shows the cleaned data")
+        banner = page.get_by_text("Showing the cleaned data")
         assert banner.count() == 0 or not banner.first.is_visible()
         assert_no_internals(page, "Overview, raw")
 

@@ -1,7 +1,7 @@
 """The served app: one template, one tab per task, all bound to one :class:`Workspace`.
 
 A task adds its tab to ``TABS``: a title and a function that builds the component from the workspace.
-Every tab follows ``workspace.in_use`` (the raw data, or the cleaned data the Clean tab put in use);
+The tabs follow ``workspace.in_use`` (the raw data, or the cleaned data the Clean tab put in use);
 a banner over the tabs says when the cleaned data is in use and offers the way back.
 The page asks nothing of any host but its own server (Bootstrap design, resources served locally).
 """

@@ -132,7 +132,7 @@ class InUseBanner(pn.viewable.Viewer):
     True
     >>> ws.use_cleaned(ws.ratings.subset(items=ws.ratings.items.index[:5]), {"name": "five"})
     >>> print(banner.text())
-    Every tab shows the cleaned data (recipe “five”): 15 of 60 ratings, 5 of 20 items.
+    Showing the cleaned data (recipe “five”): 15 of 60 ratings, 5 of 20 items.
     >>> banner.back(); ws.active
     'raw'
     """
@@ -153,7 +153,7 @@ class InUseBanner(pn.viewable.Viewer):
         """What the banner says ("" when the raw data is in use)."""
         if self.workspace.active != "cleaned" or self.workspace.cleaned is None:
             return ""
-        return f"Every tab shows the {self.workspace.describe_in_use()}."
+        return f"Showing the {self.workspace.describe_in_use()}."
 
     def back(self) -> None:
         """Go back to the raw data."""
