@@ -136,3 +136,25 @@ def test_multipico_age_is_binned_and_the_default_is_small(shared_data):
     explorer.group_by = "age"
     labels = list(explorer.grouped()[0].raters["age (4 bins)"].cat.categories)
     assert len(labels) == 4 and labels[0].startswith("18")
+
+
+def test_tags_slice_the_items_and_follow_new_tags(tmp_path):
+    study = workbench.simulate_study(seed=7, n_items=60, ratings_per_item=6, n_raters=20)
+    store = workbench.Store(tmp_path / "p.sqlite")
+    workspace = workbench.ui.workspace.Workspace(ratings=study.ratings, store=store)
+    explorer = workbench.Explorer(workspace=workspace, n_perm=0, n_boot=0, n_draws=2)
+    assert "subjectivity" not in explorer.param.filter_column.objects
+    items = list(study.ratings.items.index)
+    for item in items[:20]:
+        store.add_tag(item, "subjectivity", "manifest", tagger="ana")
+    for item in items[20:30]:
+        store.add_tag(item, "subjectivity", "latent_projective", tagger="ana")
+    workspace.tags_changed()  # what the Tagger does after a write
+    assert "subjectivity" in explorer.param.filter_column.objects  # a tag scheme is a slice, like an item column
+    assert "subjectivity" not in explorer.param.group_by.objects  # not a rater group
+    explorer.filter_column = "subjectivity"
+    explorer.filter_value = "manifest"
+    assert set(explorer.listed_items()["item_id"]) == set(items[:20])
+    store.add_tag(items[40], "subjectivity", "manifest", tagger="ana")
+    workspace.tags_changed()
+    assert set(explorer.listed_items()["item_id"]) == set(items[:20]) | {items[40]}

@@ -44,7 +44,7 @@ class Explorer(pn.viewable.Viewer):
 
     Groups are rater attributes only (:func:`workbench.analysis.groups.group_attributes`): a
     per-rating column (ConvAbuse's ``type.ableism``) describes a rating, not a rater, and item
-    columns slice the data instead (the item filter). A numeric attribute with many values is cut
+    columns and the store's tags slice the data instead (the item filter; tags follow new writes). A numeric attribute with many values is cut
     into ``bins`` quantile bins, shown by the values they hold ("18–24"). The Explorer opens on an
     attribute with at most 8 groups. The selected item is kept by its id: regrouping or filtering
     keeps it selected (highlighted when listed). Given a shared ``workspace``, the Explorer shows
@@ -87,12 +87,33 @@ class Explorer(pn.viewable.Viewer):
             self._offer_choices()
         self._data = self.workspace.ratings
         self._in_use_watcher = self.workspace.param.watch(self._on_data_in_use, "in_use")
+        self._doc = session_document()
+        self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
 
     # ------------------------------------------------------------------ choices
     @property
     def ratings(self) -> Ratings | None:
         """The ratings shown: the workspace's ratings in use (raw, or cleaned)."""
         return self.workspace.in_use
+
+    def sliced(self) -> Ratings | None:
+        """The ratings in use plus the store's current tags as item columns (so tags slice the items, like item columns)."""
+        key = ("sliced", self.workspace.tag_revision)
+        if key not in self._cache:
+            ratings = self.ratings
+            if ratings is not None and self.workspace.store is not None and len(self.workspace.store.current_tags()):
+                from ..analysis.tags import with_tags
+
+                try:
+                    ratings = with_tags(ratings, self.workspace.store)
+                except WorkbenchDataError:
+                    pass  # tag columns that clash with the data's own columns are left out
+            self._cache[key] = ratings
+        return self._cache[key]
+
+    def _item_filters(self) -> list[str]:
+        items = self.sliced().items
+        return [c for c in items.columns if 1 < items[c].nunique() <= MAX_FILTER_VALUES]
 
     def _offer_choices(self) -> None:
         ratings = self.ratings
@@ -107,8 +128,7 @@ class Explorer(pn.viewable.Viewer):
             groups = attributes["n_values"].where(~attributes["binned"], self.bins)
             small = groups[groups <= MAX_DEFAULT_GROUPS]
             self.group_by = small.index[0] if len(small) else groups.idxmin()
-        filters = [c for c in ratings.items.columns if 1 < ratings.items[c].nunique() <= MAX_FILTER_VALUES]
-        self.param.filter_column.objects = [NONE] + filters
+        self.param.filter_column.objects = [NONE] + self._item_filters()
         if self.filter_column not in self.param.filter_column.objects:
             self.filter_column = NONE
 
@@ -116,6 +136,21 @@ class Explorer(pn.viewable.Viewer):
         """Whether the attribute grouped by is cut into quantile bins."""
         attributes = getattr(self, "_attributes", None)
         return bool(attributes is not None and self.group_by in attributes.index and attributes.loc[self.group_by, "binned"])
+
+    def _on_tags_written(self, _event) -> None:
+        """Tags changed (in this session or another on the same store): refresh in this session's own event loop."""
+        if self.workspace.ratings is not self._data:
+            self.workspace.param.unwatch(self._tag_watcher)
+            return
+        call_in_session(self._doc, self._refresh_tags)
+
+    def _refresh_tags(self) -> None:
+        """Offer the tag schemes as item filters; a view filtered by a tag is recomputed."""
+        filters = [NONE] + self._item_filters()
+        if filters != self.param.filter_column.objects:
+            self.param.filter_column.objects = filters
+        if self.filter_column not in (NONE, *self.ratings.items.columns):  # the current slice is a tag: its items may have changed
+            self._on_data_in_use(None)
 
     def _on_data_in_use(self, _event) -> None:
         """The workspace switched between raw and cleaned data: offer its choices and show it (keeping the selection)."""
@@ -126,7 +161,7 @@ class Explorer(pn.viewable.Viewer):
         with param.parameterized.discard_events(self):
             self._offer_choices()
             if self.filter_column != NONE:
-                values = [ALL] + sorted(map(str, self.ratings.items[self.filter_column].dropna().unique()))
+                values = [ALL] + sorted(map(str, self.sliced().items[self.filter_column].dropna().unique()))
                 self.param.filter_value.objects = values
                 if self.filter_value not in values:
                     self.filter_value = ALL
@@ -137,7 +172,7 @@ class Explorer(pn.viewable.Viewer):
     def _offer_values(self) -> None:
         values = [ALL]
         if self.filter_column != NONE:
-            values += sorted(map(str, self.ratings.items[self.filter_column].dropna().unique()))
+            values += sorted(map(str, self.sliced().items[self.filter_column].dropna().unique()))
         self.param.filter_value.objects = values
         self.filter_value = ALL
 
@@ -145,10 +180,10 @@ class Explorer(pn.viewable.Viewer):
     def grouped(self) -> tuple[Ratings, str | None]:
         """The ratings in use ready to group, and the column naming the groups (a binned attribute gets its own)."""
         if self.group_by is None:
-            return self.ratings, None
-        key = ("grouped", self.group_by, self.bins)
+            return self.sliced(), None
+        key = ("grouped", self.group_by, self.bins, self.workspace.tag_revision)
         if key not in self._cache:
-            self._cache[key] = grouping(self.ratings, self.group_by, self.bins)
+            self._cache[key] = grouping(self.sliced(), self.group_by, self.bins)
         return self._cache[key]
 
     @property
@@ -158,7 +193,7 @@ class Explorer(pn.viewable.Viewer):
 
     def subset(self) -> Ratings:
         """The data set restricted to the filter (cached per filter and grouping)."""
-        key = ("subset", self.group_by, self.bins, self.filter_column, self.filter_value)
+        key = ("subset", self.group_by, self.bins, self.filter_column, self.filter_value, self.workspace.tag_revision)
         if key not in self._cache:
             ratings = self.grouped()[0]
             if self.filter_column != NONE and self.filter_value != ALL:
