@@ -8,6 +8,11 @@ Same tiny local BERT reward model (built here, nothing downloaded), same pairs w
 response lengths, every text distinct (so our per-call de-duplication gains nothing). Peers: a
 batch-size-1 loop (tokenizer → model per text), the same batches unsorted, and the transformers
 ``text-classification`` pipeline at batch size 32. Prints pairs/s and ratios, and padded vs real tokens.
+
+Then (unless ``--no-decoders``) the same pairs through a tiny Llama reward model (chat template ending in EOS,
+pad = EOS) beside the pipeline on the same model, and a DPO pair of tiny Llama causal LMs beside a
+one-text-at-a-time log-prob loop: pairs/s, padding share and peak memory (CUDA: the allocator's peak; CPU:
+the process's peak resident set, which only grows, so read it as an upper bound).
 """
 
 from __future__ import annotations
@@ -64,6 +69,81 @@ def unsorted_batches(model, tokenizer, pairs, device, batch_size=32) -> tuple[np
     return np.concatenate(out), padded
 
 
+def peak_memory_mib(device) -> float:
+    import resource
+
+    if torch.device(device).type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def reset_peak(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def dpo_loop(policy, reference, tokenizer, pairs, device, beta=0.1) -> np.ndarray:
+    """The peer: each (prompt, response) alone through both models, log-probs of the response tokens summed."""
+    out = []
+    with torch.inference_mode():
+        for column in ("response_a", "response_b"):
+            for p, r in zip(pairs["prompt"], pairs[column]):
+                user = [{"role": "user", "content": p}]
+                head = tokenizer.apply_chat_template(user, add_generation_prompt=True, tokenize=True)["input_ids"]
+                full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": r}], tokenize=True)["input_ids"]
+                ids = torch.tensor([full], device=device)
+                total = 0.0
+                for sign, model in ((1, policy), (-1, reference)):
+                    logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+                    total += sign * float(logp[torch.arange(len(head) - 1, len(full) - 1), ids[0, len(head):]].sum())
+                out.append(beta * total)
+    return np.asarray(out)
+
+
+def decoder_rows(pairs, args) -> dict:
+    """A decoder classifier and a DPO pair on the same pairs: ours vs the pipeline / a one-by-one loop."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from workbench.analysis.tiny_decoders import tiny_decoder
+
+    device = torch.device(args.device)
+    n = len(pairs)
+    rm = tiny_decoder(tempfile.mkdtemp(), "llama", pad="eos", hidden_size=args.hidden, layers=2, max_positions=1024)
+    workbench.score_pairs(rm, pairs.head(8), device=args.device, dtype=args.dtype, progress=False)  # warm-up (first Llama kernels)
+    reset_peak(device)
+    t_ours, ours = timed(lambda: workbench.score_pairs(rm, pairs, batch_size=32, device=args.device, dtype=args.dtype, progress=False))
+    rows = {"decoder_pairs_per_s": n / t_ours, "decoder_padding_overhead": ours.attrs["scoring"]["padding_overhead"],
+            "decoder_peak_mib": peak_memory_mib(device)}
+    model = AutoModelForSequenceClassification.from_pretrained(rm).to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(rm)
+    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": r}], tokenize=False)
+             for column in ("response_a", "response_b") for p, r in zip(pairs["prompt"], pairs[column])]
+    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, device=device, function_to_apply="none", top_k=None)
+    t_pipe, piped = timed(lambda: classify(texts, batch_size=32))
+    piped = np.asarray([row[0]["score"] if isinstance(row, list) else row["score"] for row in piped])
+    mine = np.concatenate([ours["score_a"], ours["score_b"]])
+    rows.update({"decoder_pipeline_pairs_per_s": n / t_pipe, "decoder_speedup_vs_pipeline": t_pipe / t_ours,
+                 # the pipeline pads with EOS and the model pools on the last non-EOS token: not the text's real last one
+                 "decoder_max_abs_diff_vs_pipeline": float(np.abs(mine - piped).max())})
+    policy = tiny_decoder(tempfile.mkdtemp(), "llama", head="causal", seed=1, hidden_size=args.hidden, layers=2, max_positions=1024)
+    reference = tiny_decoder(tempfile.mkdtemp(), "llama", head="causal", seed=2, hidden_size=args.hidden, layers=2, max_positions=1024)
+    workbench.score_pairs(policy, pairs.head(8), reference=reference, device=args.device, dtype=args.dtype, progress=False)
+    reset_peak(device)
+    t_dpo, dpo = timed(lambda: workbench.score_pairs(policy, pairs, reference=reference, beta=0.1, batch_size=32,
+                                                     device=args.device, dtype=args.dtype, progress=False))
+    rows.update({"dpo_pairs_per_s": n / t_dpo, "dpo_padding_overhead": dpo.attrs["scoring"]["padding_overhead"],
+                 "dpo_peak_mib": peak_memory_mib(device)})
+    pi = AutoModelForCausalLM.from_pretrained(policy).to(device).eval()
+    ref = AutoModelForCausalLM.from_pretrained(reference).to(device).eval()
+    subset = pairs.head(max(1, n // 10))  # the loop is slow: a tenth of the pairs, rate scaled per pair
+    t_loop, looped = timed(lambda: dpo_loop(pi, ref, AutoTokenizer.from_pretrained(policy), subset, device))
+    rows.update({"dpo_loop_pairs_per_s": len(subset) / t_loop, "dpo_speedup_vs_loop": (t_loop / len(subset)) / (t_dpo / n),
+                 "dpo_max_abs_diff_vs_loop": float(np.abs(np.concatenate([dpo["score_a"].head(len(subset)),
+                                                                         dpo["score_b"].head(len(subset))]) - looped).max())})
+    return rows
+
+
 def timed(call):
     start = time.perf_counter()
     result = call()
@@ -77,6 +157,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument("--no-decoders", action="store_true", help="skip the decoder classifier and DPO rows")
     args = parser.parse_args()
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
@@ -119,6 +200,14 @@ def main() -> None:
     print(f"  tokens: real {rows['real_tokens']:,}, padded (sorted) {rows['padded_tokens']:,} "
           f"(+{rows['padding_overhead']:.1%}), padded (unsorted) {unsorted_padded:,}")
     print(f"  max |diff| vs loop {rows['max_abs_diff_vs_loop']:.1e}, vs pipeline {rows['max_abs_diff_vs_pipeline']:.1e}")
+    if not args.no_decoders:
+        rows.update(decoder_rows(pairs, args))
+        print(f"  decoder (Llama, hidden {args.hidden}) {rows['decoder_pairs_per_s']:7.1f} pairs/s, padding "
+              f"+{rows['decoder_padding_overhead']:.1%}, peak {rows['decoder_peak_mib']:,.0f} MiB; pipeline "
+              f"{rows['decoder_pipeline_pairs_per_s']:7.1f} pairs/s (max |diff| {rows['decoder_max_abs_diff_vs_pipeline']:.2f})")
+        print(f"  DPO pair (Llama)        {rows['dpo_pairs_per_s']:7.1f} pairs/s, padding +{rows['dpo_padding_overhead']:.1%}, "
+              f"peak {rows['dpo_peak_mib']:,.0f} MiB; one-by-one loop {rows['dpo_loop_pairs_per_s']:7.1f} pairs/s "
+              f"(max |diff| {rows['dpo_max_abs_diff_vs_loop']:.1e})")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=1)

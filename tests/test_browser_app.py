@@ -43,6 +43,7 @@ def test_upload_map_and_see_its_overview(served_small):
         page.get_by_role("button", name="Use this mapping").wait_for(timeout=30_000)
         _upload(page, "mine.csv", ("question,worker,score\n" + rows).encode())
         page.get_by_text("Read 'mine.csv': 21 rows").wait_for(timeout=10_000)
+        page.get_by_text("items: 7 · raters: 3 · ratings: 21").wait_for(timeout=10_000)  # the preview, before any computation
         page.get_by_role("button", name="Use this mapping").click()
         page.get_by_text("Now showing 'mine.csv'").wait_for(timeout=10_000)
         page.get_by_text("mine.csv", exact=True).first.wait_for(timeout=10_000)
@@ -55,6 +56,11 @@ def test_repeated_pairs_are_explained_and_can_be_resolved(served_small):
         page.get_by_role("button", name="Use this mapping").wait_for(timeout=30_000)
         _upload(page, "twice.csv", b"item_id,rater_id,label\n1,a,x\n1,a,y\n2,a,x\n2,b,x\n")
         page.get_by_text("Read 'twice.csv'").wait_for(timeout=10_000)
+        page.get_by_text("pairs occur more than once: choose which to keep under").wait_for(timeout=10_000)
+        assert page.get_by_role("button", name="Use this mapping").is_disabled()  # nothing is computed on a blocked mapping
+        page.locator("select").filter(has_text="first").select_option("first")
+        page.get_by_text("only the first of each is kept").wait_for(timeout=10_000)
         page.get_by_role("button", name="Use this mapping").click()
-        page.get_by_text("duplicates=").first.wait_for(timeout=10_000)  # the WorkbenchDataError text, not a traceback
+        page.get_by_text("Now showing 'twice.csv'").wait_for(timeout=10_000)
+        assert "duplicates=" not in page.evaluate("() => document.body.innerHTML")
         assert not errors, errors

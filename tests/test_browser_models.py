@@ -31,3 +31,23 @@ def test_pick_two_models_and_compare(served_models):
         page.locator("td", has_text="rm-2").first.wait_for(timeout=10_000)
         assert page.get_by_text("all: rm-1 agrees with people better").count() >= 1
         assert not errors, errors
+
+
+def test_train_held_out_and_read_the_verdict_sign(served_models):
+    with open_page(served_models) as (page, errors):
+        page.get_by_text("Models", exact=True).first.click()
+        page.get_by_text("Models to compare").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Train").click()
+        page.get_by_text("compared on held out: 40 items (20 % at random by item, seed 0)").first.wait_for(timeout=60_000)
+        selects = page.locator("select:has(option[value='rm-5'])")
+        selects.nth(0).select_option("rm-1")  # model A
+        selects.nth(1).select_option("rm-5")  # model B: the worse one, so B − A is negative
+        page.get_by_role("button", name="Compare").click()
+        page.get_by_text("all: rm-1 agrees with people better").first.wait_for(timeout=60_000)
+        verdict = page.get_by_text("all: rm-1 agrees with people better").first.inner_text()
+        assert "(rm-5 − rm-1)" in verdict and "Δr = -" in verdict, verdict
+        page.locator("th", has_text="rm-5 − rm-1").first.wait_for(timeout=10_000)
+        cell = page.locator("td", has_text="pearson_r").first.locator("xpath=following-sibling::td").nth(3).inner_text()
+        assert cell.startswith("-"), cell  # the table's B − A has the verdict's sign
+        assert page.locator("option", has_text="trained: raw (held out 20 %, seed 0)").count() >= 1
+        assert not errors, errors

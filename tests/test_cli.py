@@ -144,3 +144,33 @@ def test_serve_passes_team_options_through(monkeypatch):
                  "--max-upload-mb", "5"]) == 0
     assert captured["allow_websocket_origin"] == ["lab.example:8080"]
     assert (captured["basic_auth"], captured["cookie_secret"], captured["max_upload_mb"]) == ("pw", "s", 5)
+
+
+def test_info_with_a_composite_item_key_and_a_rater_file(tmp_path, capsys):
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("conv,turn,who,y\n1,a,w1,0\n1,a,w2,1\n1,b,w1,1\n1,b,w2,1\n2,a,w1,0\n2,a,w2,0\n")
+    people = tmp_path / "people.tsv"
+    people.write_text("id\tGroup Name\nw1\tx\nw2\ty\n")
+    assert main(["info", str(ratings), "--item", "conv", "turn", "--rater", "who", "--label", "y", "--raters", str(people)]) == 0
+    out = capsys.readouterr().out
+    assert "items                                    3" in out
+    assert "2 of 2 raters matched, 1 attributes: group_name" in out and "group_name" in out
+
+
+@pytest.mark.realdata
+def test_info_multipico_with_its_annotator_file(shared_data, capsys):
+    folder = shared_data / "multipico_lewidi2025"
+    assert main(["info", str(folder / "MP_dev.json.gz"), "--raters", str(folder / "MP_annotators_meta.json.gz")]) == 0
+    out = capsys.readouterr().out
+    assert "506 of 506 raters matched" in out or "gender" in out
+    assert "raters                                   506" in out and "gender" in out and "age" in out
+
+
+def test_a_bad_rater_file_is_one_sentence(tmp_path, capsys):
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("q,w,y\na,1,0\na,2,1\n")
+    people = tmp_path / "p.csv"
+    people.write_text("name,age\nzz,3\n")
+    assert main(["info", str(ratings), "--item", "q", "--rater", "w", "--label", "y", "--raters", str(people)]) == 2
+    err = capsys.readouterr().err
+    assert "matches the rater ids" in err and "Traceback" not in err

@@ -178,7 +178,9 @@ LIVE = {
 #: Notebooks seen to pass here; a new notebook runs too, as non-strict xfail, until its author adds a
 #: LIVE entry and sees it pass.
 CHECKED = {"01_quickstart.ipynb", "02_agreement.ipynb", "03_disagreement.ipynb", "04_tagging.ipynb", "05_cleaning.ipynb",
-           "06_reward_models.ipynb"}
+           "06_reward_models.ipynb", "07_lewidi.ipynb"}
+# 07_lewidi has no LIVE entry: its figures and Explorer need ../shared/data, which the copied notebooks here do not
+# see unless WORKBENCH_SHARED_DATA is set (with it, its per-group figures and the HS-Brexit Explorer render live).
 
 
 @pytest.mark.parametrize("name", [n if n in CHECKED else pytest.param(n, marks=pytest.mark.xfail(

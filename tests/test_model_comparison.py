@@ -55,11 +55,14 @@ def test_train_and_score_a_checkpoint_in_the_background(study, tmp_path):
     assert "Scored tiny-bert" in view.status and "tiny-bert" in workspace.scores
     view.training = "with disagreement margin"
     view.train(wait=True)
-    assert view.status.startswith("Trained trained: margin on ") and "trained: margin" in view.param.selected.objects
-    view.param.update(selected=["tiny-bert", "trained: margin"], model_a="tiny-bert", model_b="trained: margin")
+    trained = "trained: margin (held out 20 %, seed 0)"
+    assert view.status.startswith(f"Trained {trained} on 120 pairs") and trained in view.param.selected.objects
+    assert "compared on held out: 30 items" in view.status
+    view.param.update(selected=["tiny-bert", trained], model_a="tiny-bert", model_b=trained)
     view.compare(wait=True)
     accuracy = view.table.set_index("model")["accuracy"]
-    assert accuracy["trained: margin"] > accuracy["tiny-bert"]  # a trained model beats a random one
+    assert accuracy[trained] > accuracy["tiny-bert"]  # a trained model beats a random one, on items it never saw
+    assert set(view.table["n_items"]) == {30}  # both compared on the held-out items only
     view.checkpoint = "tiny-bert"
     view.score_checkpoint(wait=True)
     assert ", 0 truncated" in view.status and " 0 from the cache" not in view.status

@@ -151,8 +151,15 @@ def test_chat_template_is_used_when_present(checkpoint, tmp_path):
     from workbench.kernels.scoring import SequenceScorer
 
     assert SequenceScorer.from_checkpoint(copy).pair_texts(["how ?"], ["fine ."]) == ["user : how ? assistant : fine . "]
-    direct = workbench.score_items(copy, ["user : how do i plan meals ? assistant : here is a clear answer . "], progress=False)
-    assert scored["score_a"].iloc[0] == pytest.approx(direct["score_score"].iloc[0], abs=1e-6)
+    # the template's text is tokenized as apply_chat_template(tokenize=True) does: no special tokens added to it
+    from transformers import AutoModelForSequenceClassification
+
+    conversation = [{"role": "user", "content": "how do i plan meals ?"}, {"role": "assistant", "content": "here is a clear answer ."}]
+    ids = AutoTokenizer.from_pretrained(copy).apply_chat_template(conversation, tokenize=True)["input_ids"]
+    assert 2 not in ids  # no [CLS] the template did not write
+    with torch.inference_mode():
+        direct = float(AutoModelForSequenceClassification.from_pretrained(copy).eval()(input_ids=torch.tensor([ids])).logits[0, 0])
+    assert scored["score_a"].iloc[0] == pytest.approx(direct, abs=1e-6)
 
 
 def test_score_items_gives_label_probabilities(tmp_path):

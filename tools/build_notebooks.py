@@ -603,8 +603,182 @@ distribution? The draws come from each item's multiset of labels, so no rater id
     print(f"for 90 % of items within JSD 0.02: {plan['n_multinomial']} labels (multinomial), {plan['n_curve']:.0f} (pilot curve)")"""),
 ]
 
+LEWIDI = [
+    ("md", """# LeWiDi: the shared-task formats, soft-label and perspectivist evaluation
+
+[Learning with Disagreements](https://le-wi-di.github.io/) (LeWiDi 2023, 2025) is the field's benchmark for
+human label variation, and its JSON format is how most per-annotator data sets circulate. This notebook reads
+three released files as they are, asks how much the annotator groups of HS-Brexit and ArMIS disagree, and
+scores simple baselines with both LeWiDi metric families: **soft-label** (how close a predicted distribution is
+to the people's label shares) and **perspectivist** (how often a prediction *for each annotator* matches what
+that annotator said) — per group, as figures.
+
+The data are the released files in `../shared/data` (or `$WORKBENCH_SHARED_DATA`); without them every cell
+below says so and does nothing. HS-Brexit and ArMIS texts are tweets about hate speech and misogyny."""),
+    ("code", PANEL_SETUP),
+    ("code", """import os
+import warnings
+from pathlib import Path
+
+import holoviews as hv
+import pandas as pd
+
+from workbench.datasets import read_lewidi
+from workbench.ui.figures import intervals
+
+DATA = Path(os.environ.get("WORKBENCH_SHARED_DATA", "../../shared/data"))
+HAVE_DATA = (DATA / "DATA.md").is_file()
+if not HAVE_DATA:
+    print(f"no real data at {DATA}: the cells below skip")"""),
+    ("md", """## Three data sets in their release format
+
+`read_lewidi` reads any LeWiDi 2023 or 2025 file; the edition and the data set are recognised from the content.
+HS-Brexit (2023) keeps its annotators' groups in `other_info` — the **target** group of three Muslim immigrants
+in the UK and a **control** group of three others — and the same annotators' aggressiveness and offensiveness
+labels, which become rating columns. ArMIS (2023) has three annotators, each standing for a group.
+VariErrNLI (2025) is multi-label: an annotator may give an item several NLI labels. Its annotator file is not
+strict JSON (trailing commas): it is read, with a warning that names it."""),
+    ("code", """if HAVE_DATA:
+    hs_train = read_lewidi(DATA / "lewidi_2023/HS-Brexit_train.json.gz")
+    hs = read_lewidi(DATA / "lewidi_2023/HS-Brexit_dev.json.gz")
+    ar_train = read_lewidi(DATA / "lewidi_2023/ArMIS_train.json.gz")
+    ar = read_lewidi(DATA / "lewidi_2023/ArMIS_dev.json.gz")
+    meta = DATA / "lewidi_2025/VariErrNLI_annotators_meta.json.gz"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nli_train = read_lewidi(DATA / "lewidi_2025/VariErrNLI_train.json.gz", meta)
+        nli = read_lewidi(DATA / "lewidi_2025/VariErrNLI_dev.json.gz", meta)
+    print(sorted({str(w.message) for w in caught}))
+    for r in (hs, ar, nli):
+        print(f"{r.meta['dataset']:<26} {r.n_items:>4} items {r.n_raters:>3} annotators {r.n_ratings:>5} ratings  "
+              f"{r.level}, categories {r.categories}")
+    print(hs.raters)
+    print(hs.ratings.head(3).to_string())"""),
+    ("md", """**The multi-label representation.** The workbench model has one label per (item, annotator). A VariErrNLI
+answer is kept as one rating whose label is the sorted, comma-joined label *set* (a nominal category such as
+`entailment,neutral`), with one 0/1 column per NLI label on the rating and `n_labels`. Nothing is lost — the
+release's `annotators` field lists an annotator once per label given, and the per-label shares of these
+columns are the released soft labels — and `ratings.meta["multilabel"]` tells the metrics to score per label."""),
+    ("code", """if HAVE_DATA:
+    answers = nli.ratings
+    print(answers["label"].value_counts().to_string())
+    print(answers.loc[answers["n_labels"] > 1, ["item_id", "rater_id", "label", "contradiction", "entailment",
+                                                   "neutral"]].head().to_string(index=False))
+    print(nli.raters.to_string())"""),
+    ("md", """## Do the groups agree?
+
+HS-Brexit: Krippendorff's alpha within each group, cross-replication reliability between them (`xrr` near 1
+when the groups see the items alike), and a permutation test of the items' between-group JSD on the training
+split (784 items; group labels are shuffled among the six annotators)."""),
+    ("code", """if HAVE_DATA:
+    within = workbench.reliability(hs_train, by="group", n_boot=500, seed=0)
+    print(within[["group", "value", "ci_low", "ci_high", "n_raters"]].round(3).to_string(index=False))
+    cross = workbench.cross_reliability(hs_train, by="group", n_boot=500, seed=0)
+    print(cross[["group_a", "group_b", "kappa_x", "alpha_a", "alpha_b", "xrr", "xrr_ci_low", "xrr_ci_high"]]
+          .round(3).to_string(index=False))
+    split = workbench.group_divergence(hs_train, by="group", n_perm=1000, seed=0)
+    overall = split.attrs["overall"]
+    print(f"mean between-group JSD {overall['value']:.3f} over {overall['n_items']} items, p = {overall['p_value']:.4f}")
+    frame = hs_train.to_frame().astype({"label": int})
+    rates = frame.groupby("group")[["label", "offensive", "aggressive"]].mean()
+    print("share of 1 (hate speech, offensive, aggressive) per group:")
+    print(rates.round(3).to_string())"""),
+    ("md", """ArMIS: each group is one annotator, so within-group agreement is undefined; Cohen's kappa between each pair
+of groups and each group's rate of "misogynistic" say how far apart they are."""),
+    ("code", """if HAVE_DATA:
+    wide = ar_train.to_frame().astype({"label": int}).pivot(index="item_id", columns="group", values="label")
+    groups = list(wide.columns)
+    for i, a in enumerate(groups):
+        for b in groups[i + 1:]:
+            print(f"{a:>17} vs {b:<17} kappa {workbench.cohen_kappa(wide[a], wide[b]):.3f}")
+    print(wide.mean().round(3).rename("share misogynistic").to_string())"""),
+    ("md", """## Baselines, scored with both metric families
+
+Four baselines, each returning predictions in the formats the metrics take (`.soft`: items × categories;
+`.perspectivist`: one label per rating): the **training prior**; the **leave-one-out majority** (each annotator
+predicted the majority of the *other* annotators of the item — it reads the dev labels, so it is a reference,
+not a model); a **per-annotator** model (each annotator's own training distribution); a **per-group** model.
+`soft_label_scores` gives LeWiDi 2025's Manhattan distance (per label for VariErrNLI), LeWiDi 2023's
+cross-entropy and JSD; `perspectivist_scores` the error rate (per label for VariErrNLI). Lower is better;
+intervals are 95 % bootstraps over items."""),
+    ("code", """def baselines(train, dev, group=None):
+    out = {"prior": workbench.prior_baseline(train, dev), "LOO majority": workbench.majority_baseline(dev, train),
+           "per-annotator": workbench.annotator_baseline(train, dev)}
+    if group:
+        out[f"per-group"] = workbench.group_baseline(train, dev, by=group)
+    return out
+
+
+def score(dev, predictions, **options):
+    rows = []
+    for name, p in predictions.items():
+        for table in (workbench.soft_label_scores(dev, p.soft, **options),
+                      workbench.perspectivist_scores(dev, p.perspectivist, **options)):
+            rows.append(table.assign(baseline=name))
+    return pd.concat(rows, ignore_index=True)
+
+
+if HAVE_DATA:
+    runs = {"HS-Brexit": (hs_train, hs, "group"), "ArMIS": (ar_train, ar, "group"), "VariErrNLI": (nli_train, nli, "gender")}
+    predictions = {name: baselines(*run) for name, run in runs.items()}
+    summary = pd.concat([score(runs[name][1], p, n_boot=500).assign(data=name) for name, p in predictions.items()])
+    shown = summary.pivot_table(index=["data", "baseline"], columns="metric", values="value", sort=False)
+    print(shown.round(3).to_string())"""),
+    ("md", """Two things to read here. The leave-one-out majority is far closer on the soft-label distances — it has
+seen the dev labels — but its one-hot soft label is heavily penalised by cross-entropy, which punishes a
+zero probability for a label someone chose. And on these data the per-annotator and per-group models are the
+prior: every annotator of HS-Brexit and ArMIS rated every item, so the mean of their training distributions is
+the pooled training share, and each annotator's own majority label is 0. Where annotators differ between items
+(MD-Agreement, Paraphrase, CSC) the per-annotator model does move away from the prior."""),
+    ("md", """## Which people does a baseline represent?
+
+With `by=` a rater column the same metrics are computed per group: the perspectivist error against each group's
+annotators, and the soft-label distance to each group's own label shares. On HS-Brexit the prior, fitted on
+everyone, is much closer to the target group than to the control group: the control group calls more tweets hate
+speech and the majority of six does not speak for it."""),
+    ("code", """def per_group(data, dev):
+    rows = []
+    for name, p in predictions[data].items():
+        rows.append(workbench.perspectivist_scores(dev, p.perspectivist, by="group", n_boot=500).assign(baseline=name))
+        soft = workbench.soft_label_scores(dev, p.soft, by="group", n_boot=500)
+        rows.append(soft[soft["metric"] == "manhattan"].assign(baseline=name))
+    table = pd.concat(rows, ignore_index=True)
+    return table[table["group"] != "all"]
+
+
+def group_figure(table, title):
+    # one panel per metric: a point per (group, baseline) with its 95 % interval (workbench.ui.figures.intervals)
+    plots = []
+    for metric, part in table.groupby("metric", sort=False):
+        part = part.assign(who=part["group"] + " · " + part["baseline"]).sort_values(["group", "baseline"])
+        figure = intervals(part, "who", title=f"{title}: {metric}", xlabel="group · baseline", ylabel=metric)
+        plots.append(figure.opts(width=520, height=360, xrotation=40))
+    return hv.Layout(plots).cols(2)
+
+
+if HAVE_DATA:
+    hs_groups = per_group("HS-Brexit", hs)
+    print(hs_groups.pivot_table(index="baseline", columns=["metric", "group"], values="value", sort=False).round(3).to_string())
+    hs_figure = group_figure(hs_groups, "HS-Brexit")
+hs_figure if HAVE_DATA else None"""),
+    ("code", """if HAVE_DATA:
+    ar_groups = per_group("ArMIS", ar)
+    print(ar_groups.pivot_table(index="baseline", columns=["metric", "group"], values="value", sort=False).round(3).to_string())
+    ar_figure = group_figure(ar_groups, "ArMIS")
+ar_figure if HAVE_DATA else None"""),
+    ("md", """## The Explorer, inline, on HS-Brexit
+
+Group the annotators by `group`, sort the items by how far the target and control groups are apart, and read
+the tweets they split on."""),
+    ("code", """import panel as pn
+
+pn.extension("tabulator", inline=True)
+workbench.Explorer(ratings=hs_train) if HAVE_DATA else None"""),
+]
+
 NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART, "02_agreement.ipynb": AGREEMENT, "03_disagreement.ipynb": DISAGREEMENT, "04_tagging.ipynb": TAGGING,
-             "05_cleaning.ipynb": CLEANING, "06_reward_models.ipynb": REWARD_MODELS}
+             "05_cleaning.ipynb": CLEANING, "06_reward_models.ipynb": REWARD_MODELS,
+             "07_lewidi.ipynb": LEWIDI}
 
 
 #: Outputs that only a live kernel can use: Panel's and Bokeh's inline scripts (~6 MB) and Panel views (comm-bound).

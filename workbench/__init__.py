@@ -63,8 +63,16 @@ _EXPORTS = {
     "compare_models": "workbench.analysis.models",
     "compare_two": "workbench.analysis.models",
     "calibration_table": "workbench.analysis.models",
+    "soft_label_scores": "workbench.analysis.soft_labels",
+    "perspectivist_scores": "workbench.analysis.soft_labels",
+    "prior_baseline": "workbench.analysis.baselines",
+    "majority_baseline": "workbench.analysis.baselines",
+    "annotator_baseline": "workbench.analysis.baselines",
+    "group_baseline": "workbench.analysis.baselines",
+    "crossfit_baseline": "workbench.analysis.baselines",
     "ModelComparison": "workbench.ui.models",
     "extension": "workbench.ui.resources",
+    "report": "workbench.ui.report",
 }
 
 __all__ = sorted(_EXPORTS) + ["datasets"]

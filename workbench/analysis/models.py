@@ -110,11 +110,21 @@ def _prepare(ratings: Ratings, scores, by, device):
     counts_t = to_tensor(counts.to_numpy(dtype=np.float64), dtype=DTYPE, device=resolved)
     rows, bounds, names = _item_slices(ratings, items, by)
     row_index = torch.as_tensor(rows, device=resolved)
+    length_t = to_tensor(_length_difference(pairs.loc[items]), dtype=DTYPE, device=resolved)
     stats = {
-        name: pair_stats(to_tensor(p.loc[items].to_numpy(), dtype=DTYPE, device=resolved), counts_t, a, b, tie)[row_index]
+        name: pair_stats(to_tensor(p.loc[items].to_numpy(), dtype=DTYPE, device=resolved), counts_t, a, b, tie,
+                         length_t)[row_index]
         for name, p in probabilities.items()
     }
     return stats, bounds, names, items
+
+
+def _length_difference(pairs: pd.DataFrame) -> np.ndarray:
+    """len(response_a) − len(response_b) in characters per item; NaN where a response text is missing."""
+    if not {"response_a", "response_b"} <= set(pairs.columns):
+        return np.full(len(pairs), np.nan)
+    length = lambda column: pairs[column].map(lambda v: len(v) if isinstance(v, str) else np.nan).to_numpy(dtype=np.float64)  # noqa: E731
+    return length("response_a") - length("response_b")
 
 
 def _by_label(by) -> str:
@@ -148,6 +158,17 @@ def compare_models(ratings: Ratings, scores, *, by=None, ci: float | None = 0.95
         the people's P(A) (M5.5); ``brier`` of the model's P(A) against the majority; ``jsd`` (bits) between
         the model's and the people's distribution over (A, B) (M1.4); Cohen's ``kappa`` with the majority;
         nominal ``alpha_with_model`` (the model as one more rater) beside ``alpha_humans``.
+
+        Against soft human targets (the people's share choosing A, ``p``): ``accuracy_unanimous``,
+        ``accuracy_majority`` and ``accuracy_split`` — accuracy against the majority on items where every
+        vote fell on one side (``n_unanimous``), where the majority held at least 2/3 of the votes
+        (``n_clear_majority``), and where it held less (``n_split``, exact ties counted here but left out of
+        the accuracy): a model should not be scored on coin-flip items as if they had a right answer;
+        ``brier_soft`` = mean (P(A) − p)²; ``ece``, the expected calibration error Σ_bins (n_b / n) |mean
+        P(A) − mean p| over 10 equal bins of P(A); ``length_bias_r``, Pearson's r between the reward margin
+        (logit P(A) = score_a − score_b) and len(response_a) − len(response_b) in characters (NaN without
+        response texts); ``split_uncertainty``, the mean of 1 − |2 P(A) − 1| on split items (1: the model says
+        50/50 where people split, 0: it is sure).
 
     Examples
     --------
@@ -308,7 +329,9 @@ def compare_two(ratings: Ratings, scores, a: str, b: str, *, by=None, ci: float 
         for g, name in enumerate(names):
             va, vb = float(value_a[metric][g]), float(value_b[metric][g])
             lo, hi = float(low[g]), float(high[g])
-            if lo > 0 or hi < 0:
+            if HIGHER_IS_BETTER[metric] is None:  # neither direction is "agrees more with people"
+                better = "not ranked"
+            elif lo > 0 or hi < 0:
                 b_higher = lo > 0
                 better = b if b_higher == HIGHER_IS_BETTER[metric] else a
             else:
@@ -323,10 +346,15 @@ def compare_two(ratings: Ratings, scores, a: str, b: str, *, by=None, ci: float 
 def verdict(difference: pd.DataFrame, metric: str = "pearson_r") -> list[str]:
     """One line per slice saying which model agrees with people better on ``metric``, with the interval.
 
+    The difference is written as in the table, ``b − a`` (``value_b − value_a``) with its interval, so the
+    sign read in the text is the sign read in the table; the words say which model that favours.
+
     >>> import workbench
     >>> study = workbench.simulate_study(seed=0, n_items=300, ratings_per_item=5, n_raters=30)
     >>> print(verdict(workbench.compare_two(study.ratings, study.scores, "rm-5", "rm-1", n_boot=200))[0])
     all: rm-1 agrees with people better: Δr = +0.3... (rm-1 − rm-5), 95 % CI +0.2... to +0.4...
+    >>> print(verdict(workbench.compare_two(study.ratings, study.scores, "rm-1", "rm-5", n_boot=200))[0])
+    all: rm-1 agrees with people better: Δr = -0.3... (rm-5 − rm-1), 95 % CI -0.4... to -0.2...
     """
     a, b, ci = difference.attrs["a"], difference.attrs["b"], difference.attrs["ci"]
     symbol = {"pearson_r": "Δr", "accuracy": "Δaccuracy", "mean_l1": "ΔL1", "jsd": "ΔJSD", "brier": "ΔBrier",
@@ -334,13 +362,12 @@ def verdict(difference: pd.DataFrame, metric: str = "pearson_r") -> list[str]:
     lines = []
     for _, row in difference[difference["metric"] == metric].iterrows():
         where = row.iloc[0]
-        sign = -1.0 if row["better"] == a else 1.0  # report the winner minus the other
-        first, second = (a, b) if row["better"] == a else (b, a)
-        d, lo, hi = sign * row["difference"], *sorted((sign * row["ci_low"], sign * row["ci_high"]))
-        interval = f"{symbol} = {d:+.3f} ({first} − {second}), {round(ci * 100)} % CI {lo:+.3f} to {hi:+.3f}"
-        if row["better"] == "undecided":
-            lines.append(f"{where}: no clear difference between {a} and {b}: {symbol} = {row['difference']:+.3f} ({b} − {a}), "
-                         f"{round(ci * 100)} % CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}")
+        interval = (f"{symbol} = {row['difference']:+.3f} ({b} − {a}), {round(ci * 100)} % CI "
+                    f"{row['ci_low']:+.3f} to {row['ci_high']:+.3f}")
+        if row["better"] == "not ranked":
+            lines.append(f"{where}: {metric} does not rank models (neither direction is closer to people): {interval}")
+        elif row["better"] == "undecided":
+            lines.append(f"{where}: no clear difference between {a} and {b}: {interval}")
         else:
             lines.append(f"{where}: {row['better']} agrees with people better: {interval}")
     return lines

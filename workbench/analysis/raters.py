@@ -11,7 +11,7 @@ import torch
 from ..data.ratings import Ratings
 from ..data.validate import check_level
 from ..errors import WorkbenchDataError
-from ..kernels.agreement import AlphaInterval, CohenKappa, PercentAgreement, category_counts, interval_moments
+from ..kernels.agreement import AlphaInterval, CohenKappa, PercentAgreement, category_counts, check_dense, interval_moments
 from ..kernels.device import DTYPE, resolve_device, to_tensor
 from ..kernels.inputs import alpha_kernel
 from . import coefficients
@@ -74,7 +74,8 @@ def rater_table(ratings: Ratings, *, metric: str = "alpha", level: str | None = 
     if numeric_data:
         _numeric_columns(out, item, rater, to_tensor(codes.value, dtype=DTYPE, device=dev), m, n_items, n_raters)
     else:
-        _categorical_columns(out, item, rater, code_t, domain, n_items, n_raters)
+        shares = _categorical_columns(out, item, rater, code_t, domain, n_items, n_raters)
+        out = pd.concat([out.iloc[:, :2], shares, out.iloc[:, 2:]], axis=1)  # one step, not one column per label
     change = _leave_one_out_change(metric, level, domain, item, rater, code_t, codes.value, n_items, n_raters, dev)
     out[f"{metric}_change"] = change
     out = out.join(ratings.raters.rename(columns=lambda c: f"{c}_rater" if c in out.columns else c))
@@ -84,17 +85,18 @@ def rater_table(ratings: Ratings, *, metric: str = "alpha", level: str | None = 
 def _without_each_label(counts: torch.Tensor) -> torch.Tensor:
     """(items · q) × q: each item's counts with one rating of label c taken out (row i·q + c; clamped at 0)."""
     n_items, q = counts.shape
+    check_dense((n_items, q, q), "the per-rater table", "with this many distinct labels, treat them as numbers "
+                "(level of measurement 'interval') or merge rare labels")
     eye = torch.eye(q, dtype=DTYPE, device=counts.device)
     return (counts[:, None, :] - eye[None, :, :]).clamp(min=0).reshape(n_items * q, q)
 
 
-def _categorical_columns(out, item, rater, code, domain, n_items: int, n_raters: int) -> None:
+def _categorical_columns(out, item, rater, code, domain, n_items: int, n_raters: int) -> pd.DataFrame:
     q = len(domain)
     counts = category_counts(item, code, n_items, q)
     by_rater = torch.bincount(rater * q + code, minlength=n_raters * q).to(DTYPE).view(n_raters, q)
     shares = by_rater / by_rater.sum(dim=1, keepdim=True).clamp(min=1)
-    for k, name in enumerate(domain):
-        out[f"share_{name}"] = shares[:, k].cpu().numpy()
+    shares_frame = pd.DataFrame(shares.cpu().numpy(), index=out.index, columns=[f"share_{name}" for name in domain])
     # what the *other* raters said, per (item, own label): q rows per item, gathered per rating
     others = _without_each_label(counts)
     label = torch.arange(q, device=item.device).repeat(n_items)
@@ -111,6 +113,7 @@ def _categorical_columns(out, item, rater, code, domain, n_items: int, n_raters:
     tables = torch.bincount(cells[clear[key]], minlength=n_raters * q * q).to(DTYPE).view(n_raters, q * q)
     kappa, _ = CohenKappa(q, None, device=item.device).compute(tables)
     out["kappa_vs_majority"] = kappa.cpu().numpy()
+    return shares_frame
 
 
 def _numeric_columns(out, item, rater, value, m, n_items: int, n_raters: int) -> None:

@@ -39,6 +39,35 @@ def _scorer(model, device, dtype):
     )
 
 
+def is_causal_checkpoint(path) -> bool:
+    """Whether a local checkpoint folder holds a causal LM (scored as a DPO policy) rather than a classifier."""
+    from ..kernels.causal_scoring import is_causal_checkpoint as causal
+
+    return causal(path)
+
+
+def _implicit_scorer(model, reference, beta, length_normalize, device, dtype, client):
+    """The causal-LM scorer when ``model`` is one (or a reference is given); None for a classifier."""
+    from ..kernels.causal_scoring import ImplicitRewardScorer, is_causal_checkpoint
+
+    if isinstance(model, ImplicitRewardScorer):
+        return model
+    is_path = isinstance(model, (str, bytes)) or hasattr(model, "__fspath__")
+    causal = is_path and is_causal_checkpoint(model)
+    if reference is None and not causal:
+        if beta is not None or length_normalize:
+            raise WorkbenchDataError("beta and length_normalize are for causal LMs (DPO implicit rewards); "
+                                     f"{str(model)!r} is not a *ForCausalLM checkpoint")
+        return None
+    if not is_path:
+        raise WorkbenchDataError(f"DPO implicit rewards need the policy as a local checkpoint folder, got {type(model).__name__}")
+    if client is not None:
+        raise WorkbenchDataError("client= spreads classifier checkpoints over a cluster; score DPO implicit rewards "
+                                 "without client=")
+    return ImplicitRewardScorer.from_checkpoints(model, reference, beta=0.1 if beta is None else beta,
+                                                 length_normalize=length_normalize, device=device, dtype=dtype)
+
+
 def _scorer_for(model, device, dtype, client):
     """The scorer that runs here, or (``client`` given) the client's view of a checkpoint the workers load."""
     if client is None:
@@ -75,31 +104,39 @@ def _progress_callback(progress, total: int, description: str):
     return None, None
 
 
-def _score_here(scorer, texts: list, limit: int, *, batch_size: int, report, progress, description: str) -> np.ndarray:
+def _score_here(scorer, texts: list, limit: int, *, batch_size: int, report, progress, description: str,
+                max_batch_tokens=None) -> np.ndarray:
     """Scores (texts × outputs) computed in this process; fills ``report``."""
     encoded, truncated = scorer.encode(texts, limit)
     report.truncated = int(truncated.sum())
     tick, bar = _progress_callback(progress, len(texts), description)
     try:
-        return scorer.score(encoded, batch_size=batch_size, report=report, progress=tick)
+        return scorer.score(encoded, batch_size=batch_size, report=report, progress=tick, max_tokens=max_batch_tokens)
     finally:
         if bar is not None:
             bar.close()
 
 
 def _score_texts(scorer, texts: list, *, batch_size: int, max_length, store: Store | None, progress, description: str,
-                 client=None):
+                 client=None, max_batch_tokens="default"):
     """Scores (texts × outputs) for a list of texts, deduplicated, cached and batched (here or on ``client``'s
     workers, after the cache is read); plus the report."""
     from ..kernels.scoring import ScoringReport, text_hash
 
+    from ..kernels.scoring import DEFAULT_BATCH_TOKENS
+
     if int(batch_size) != batch_size or batch_size < 1:
         raise WorkbenchDataError(f"batch_size must be a positive whole number, got {batch_size!r}")
+    if max_batch_tokens == "default":
+        max_batch_tokens = DEFAULT_BATCH_TOKENS
+    if max_batch_tokens is not None and (int(max_batch_tokens) != max_batch_tokens or max_batch_tokens < 1):
+        raise WorkbenchDataError(f"max_batch_tokens must be a positive whole number or None, got {max_batch_tokens!r}")
     limit = scorer.max_length if max_length is None else int(max_length)
     if limit < 2:
         raise WorkbenchDataError(f"max_length must be at least 2 tokens, got {max_length!r}")
     report = ScoringReport(texts=len(texts), max_length=limit, fingerprint=scorer.fingerprint, device=str(scorer.device),
-                           dtype=str(scorer.dtype).removeprefix("torch."), text_format=scorer.text_format)
+                           dtype=str(scorer.dtype).removeprefix("torch."), text_format=scorer.text_format,
+                           max_batch_tokens=max_batch_tokens)
     keys = [text_hash(t) for t in texts]
     unique = dict(zip(keys, texts))
     report.unique_texts = len(unique)
@@ -111,7 +148,7 @@ def _score_texts(scorer, texts: list, *, batch_size: int, max_length, store: Sto
         todo = [unique[k] for k in missing]
         if client is None:
             scores = _score_here(scorer, todo, limit, batch_size=int(batch_size), report=report, progress=progress,
-                                 description=description)
+                                 description=description, max_batch_tokens=max_batch_tokens)
         else:
             from ..distributed.scoring import score_on_cluster
 
@@ -121,6 +158,10 @@ def _score_texts(scorer, texts: list, *, batch_size: int, max_length, store: Sto
         found.update(zip(missing, scores.tolist()))
         if store is not None:
             store.save_text_scores(cache_key, missing, scores)
+    if report.oom_retries:
+        warnings.warn(f"the device ran out of memory {report.oom_retries} time(s); those batches were halved and retried "
+                      "(the scores are the same; pass a smaller batch_size or max_batch_tokens to avoid the retries)",
+                      UserWarning, stacklevel=3)
     if report.truncated:
         warnings.warn(
             f"{report.truncated} of {report.unique_texts} distinct texts were longer than {limit} tokens and were truncated",
@@ -140,15 +181,23 @@ def score_pairs(
     store: Store | None = None,
     progress: bool | Callable = True,
     client=None,
+    reference=None,
+    beta: float | None = None,
+    length_normalize: bool = False,
+    max_batch_tokens: int | None = 16384,
 ) -> pd.DataFrame:
-    """Score both responses of each preference pair with a one-output reward model.
+    """Score both responses of each preference pair with a one-output reward model, or a DPO policy's implicit reward.
 
     Parameters
     ----------
     model
         A local checkpoint folder (``AutoModelForSequenceClassification`` with one output, safetensors
         weights; loaded with ``trust_remote_code=False``), a ``(model, tokenizer)`` pair, or a model
-        from :func:`workbench.train_reward_model`.
+        from :func:`workbench.train_reward_model`. Encoder and decoder classifiers alike: a decoder head
+        (Llama, Qwen2, Gemma, Mistral, GPT-2 …) is scored on the text's real last token, whatever the
+        tokenizer's pad token (none, or EOS with a template that ends in EOS) and padding side — each
+        batched score equals the model's own pass on that text alone. A causal-LM folder is scored as a
+        DPO policy (below).
     pairs : DataFrame
         Columns ``prompt, response_a, response_b`` (what ``Ratings.pairs()`` gives for the demo study).
     batch_size, max_length
@@ -158,7 +207,8 @@ def score_pairs(
     device, dtype
         ``"auto"`` picks CUDA when present; ``dtype`` ``None`` (float32) or ``"bfloat16"``.
     store
-        A :class:`~workbench.Store`: scores are cached per (model fingerprint, text).
+        A :class:`~workbench.Store`: scores are cached per (model fingerprint, text); for implicit rewards per
+        (policy, reference, β, normalisation, text).
     progress
         True for a tqdm bar, a callable ``(done, total)``, or False.
     client
@@ -167,6 +217,17 @@ def score_pairs(
         see :mod:`workbench.distributed.scoring`); the same scores (up to float32 rounding, as with another
         ``batch_size``), in input order. With ``progress=True`` Dask's progress bar shows and the
         dashboard link is printed once.
+    reference, beta, length_normalize
+        DPO implicit rewards (methods.md M5): when ``model`` is a local ``AutoModelForCausalLM`` folder (its
+        config names a ``*ForCausalLM``) or ``reference`` is given, a response's score is
+        ``beta · Σ_t (log π(y_t | x, y_<t) − log π_ref(y_t | x, y_<t))`` over its tokens (those after the chat
+        template's ``add_generation_prompt=True`` prompt), with ``reference`` the reference model's folder
+        (the same tokenizer). ``reference=None``: reference-free ``beta · Σ_t log π``, or with
+        ``length_normalize=True`` the mean over the response's tokens (SimPO). ``beta`` defaults to 0.1.
+    max_batch_tokens
+        At most this many padded tokens per forward pass (None: only ``batch_size`` bounds a batch), so a
+        long-context model does not run out of memory on its first batch. On CUDA an out-of-memory error
+        halves the batch and retries; the retries are counted in ``attrs["scoring"]["oom_retries"]`` and warned.
 
     Returns
     -------
@@ -186,6 +247,15 @@ def score_pairs(
     >>> scored = workbench.score_pairs(path, pairs, progress=False)
     >>> list(scored.columns), scored.attrs["scoring"]["truncated"]
     (['score_a', 'score_b', 'p_a'], 0)
+
+    A DPO policy and its reference (tiny random causal LMs here):
+
+    >>> from workbench.analysis.tiny_decoders import tiny_decoder
+    >>> policy = tiny_decoder(tempfile.mkdtemp(), "llama", head="causal", seed=1)
+    >>> reference = tiny_decoder(tempfile.mkdtemp(), "llama", head="causal", seed=2)
+    >>> dpo = workbench.score_pairs(policy, pairs, reference=reference, beta=0.1, progress=False)
+    >>> dpo.attrs["scoring"]["text_format"]
+    'DPO implicit reward, chat template'
     """
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         from .reward_models import is_saved_reward_model, load_reward_model
@@ -206,7 +276,9 @@ def score_pairs(
         raise WorkbenchDataError("pairs is empty: nothing to score")
     prompts = _text_column(pairs, "prompt")
     responses_a, responses_b = _text_column(pairs, "response_a"), _text_column(pairs, "response_b")
-    scorer = _scorer_for(model, device, dtype, client)
+    scorer = _implicit_scorer(model, reference, beta, length_normalize, device, dtype, client)
+    if scorer is None:
+        scorer = _scorer_for(model, device, dtype, client)
     if scorer.num_labels != 1:
         raise WorkbenchDataError(
             f"score_pairs needs a reward model with one output; this model has {scorer.num_labels} "
@@ -214,7 +286,8 @@ def score_pairs(
         )
     texts = scorer.pair_texts(prompts + prompts, responses_a + responses_b)
     scores, _, report = _score_texts(scorer, texts, batch_size=batch_size, max_length=max_length, store=store,
-                                     progress=progress, description="scoring pairs", client=client)
+                                     progress=progress, description="scoring pairs", client=client,
+                                     max_batch_tokens=max_batch_tokens)
     n = len(pairs)
     out = pd.DataFrame({"score_a": scores[:n, 0], "score_b": scores[n:, 0]}, index=pairs.index)
     out["p_a"] = 1.0 / (1.0 + np.exp(-(out["score_a"] - out["score_b"])))

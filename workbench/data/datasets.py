@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WorkbenchDataError
+from .lewidi import read_lewidi
 from .ratings import Ratings
+from .recognise import composite_key
 from .validate import require_columns
 
 #: ConvAbuse severity, least to most abusive: 1 not abusive, 0 ambiguous, -1/-2/-3 mildly/strongly/very strongly.
@@ -32,14 +34,6 @@ def _existing(path) -> Path:
 
 def _open_text(path: Path):
     return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
-
-
-def _load_json(path: Path):
-    with _open_text(path) as handle:
-        try:
-            return json.load(handle)
-        except json.JSONDecodeError as err:
-            raise WorkbenchDataError(f"{path.name!r} is not valid JSON: {err.msg} (line {err.lineno})") from None
 
 
 def _load_jsonl(path: Path) -> list[dict]:
@@ -84,8 +78,7 @@ def read_convabuse(path, *, label: str = "severity", duplicates: str = "first") 
         raise WorkbenchDataError(f"ConvAbuse rows must set exactly one is_abuse.* column; rows {np.flatnonzero(bad)[:5].tolist()} do not")
     frame["severity"] = np.asarray(CONVABUSE_SEVERITY)[onehot.argmax(axis=1)]
     frame["abusive"] = (frame["severity"] < 0).astype("int64")
-    number = frame.groupby(list(CONVABUSE_ITEM_KEYS), dropna=False, sort=True).ngroup()
-    frame["item_id"] = number.map(lambda k: f"convabuse-{k:05d}")
+    frame = composite_key(frame, CONVABUSE_ITEM_KEYS, prefix="convabuse-", sort=True, width=5)
     frame = frame.drop(columns=["example_no", *severity_columns])
     frame["label"] = frame[label]
     item_columns = [*CONVABUSE_ITEM_KEYS, "bot"]
@@ -104,7 +97,7 @@ def read_convabuse(path, *, label: str = "severity", duplicates: str = "first") 
 
 
 def read_multipico(path, annotators_meta=None) -> Ratings:
-    """MultiPICo as released by LeWiDi 2025 (``MP_dev.json[.gz]``): irony, 0/1, nominal.
+    """MultiPICo as released by LeWiDi 2025 (``MP_dev.json[.gz]``): irony, 0/1, nominal — :func:`read_lewidi` on it.
 
     Item columns: ``post, reply, lang, source, level, language_variety, split``. With
     ``annotators_meta`` (``MP_annotators_meta.json[.gz]``) the annotators' demographics become
@@ -114,46 +107,7 @@ def read_multipico(path, annotators_meta=None) -> Ratings:
     >>> r.n_items, r.n_raters, r.n_ratings  # doctest: +SKIP
     (3005, 506, 15178)
     """
-    path = _existing(path)
-    data = _load_json(path)
-    if not isinstance(data, dict):
-        raise WorkbenchDataError(f"{path.name!r} should be a JSON object keyed by item id")
-    rows, items = [], {}
-    for item_id, entry in data.items():
-        try:
-            annotations = entry["annotations"]
-            text = entry.get("text", {})
-            other = entry.get("other_info", {})
-        except (TypeError, KeyError):
-            raise WorkbenchDataError(f"item {item_id!r} in {path.name!r} has no 'annotations'") from None
-        items[item_id] = {
-            "post": text.get("post"),
-            "reply": text.get("reply"),
-            "lang": entry.get("lang"),
-            "source": other.get("source"),
-            "level": other.get("level"),
-            "language_variety": other.get("language_variety"),
-            "split": entry.get("split"),
-        }
-        rows.extend((item_id, annotator, value) for annotator, value in annotations.items())
-    frame = pd.DataFrame(rows, columns=["item_id", "rater_id", "label"])
-    frame["label"] = pd.to_numeric(frame["label"], errors="coerce")
-    raters = None
-    if annotators_meta is not None:
-        meta = _load_json(_existing(annotators_meta))
-        raters = pd.DataFrame.from_dict(meta, orient="index").replace("DATA_EXPIRED", np.nan)
-        raters.index = "Ann" + raters.index.astype(str)
-        raters.columns = [c.lower().replace(" ", "_") for c in raters.columns]
-    return Ratings.from_frame(
-        frame,
-        level="nominal",
-        categories=(0, 1),
-        items=pd.DataFrame.from_dict(items, orient="index"),
-        raters=raters,
-        item_columns=[],
-        rater_columns=[],
-        meta={"source": str(path), "dataset": "MultiPICo (LeWiDi 2025)"},
-    )
+    return read_lewidi(path, annotators_meta)
 
 
 def read_chaosnli(path) -> Ratings:
@@ -289,6 +243,7 @@ def read_squality(path, *, label: str = "overall-rating") -> Ratings:
 
 READERS = {
     "convabuse": read_convabuse,
+    "lewidi": read_lewidi,
     "multipico": read_multipico,
     "chaosnli": read_chaosnli,
     "hh": read_hh_pairs,

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from ..errors import WorkbenchDataError
 from .ratings import Codes, Ratings
+from .recognise import composite_key, rater_attributes
 from .validate import require_columns
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -147,7 +148,7 @@ def _require_names(path: Path, present, columns: Sequence[str]) -> None:
 def read_ratings(
     source,
     *,
-    item: str = "item_id",
+    item: str | Sequence[str] = "item_id",
     rater: str = "rater_id",
     label: str = "label",
     level: str | None = None,
@@ -155,6 +156,7 @@ def read_ratings(
     duplicates: str = "error",
     columns: Sequence[str] | None = None,
     engine: str = "pandas",
+    raters=None,
     **options,
 ) -> Ratings:
     """Read annotator-level ratings from a file (CSV/TSV/Parquet/JSONL, optionally .gz) or a DataFrame.
@@ -163,8 +165,12 @@ def read_ratings(
     ----------
     source : path or DataFrame
         A long table with one row per (item, rater) rating.
-    item, rater, label : str
-        Names of the item, rater and label columns.
+    item : str or list of str
+        The item id column, or several columns that together identify an item (a composite key, e.g.
+        ConvAbuse's ``["conv_id", "prev_agent", "prev_user", "agent", "user"]``): items are then numbered
+        ``"0"``, ``"1"``, … in order of first appearance and the key columns become item columns.
+    rater, label : str
+        Names of the rater and label columns.
     level : {"nominal", "ordinal", "interval", "ratio"}, optional
         Level of measurement of the label (default nominal; a file written by
         :meth:`Ratings.to_parquet` keeps its own).
@@ -175,6 +181,9 @@ def read_ratings(
     columns : sequence of str, optional
         Extra columns to read besides the item, rater and label columns (default: all); Parquet
         files then read only those columns.
+    raters : path or DataFrame, optional
+        Rater attributes (CSV/TSV/JSON/JSONL/Parquet or a DataFrame) with one row per rater, keyed by
+        the rater id (its index or a column; see :func:`workbench.data.recognise.rater_attributes`).
     engine : {"pandas", "dask"}
         "dask" keeps the ratings on a Dask cluster (paths, globs, directories of Parquet files or a
         Dask DataFrame; ``client=`` or the active ``distributed.Client``) and returns a
@@ -188,28 +197,45 @@ def read_ratings(
     >>> frame = pd.DataFrame({"q": ["a", "a", "b"], "w": [1, 2, 1], "score": [3, 4, 4]})
     >>> workbench.read_ratings(frame, item="q", rater="w", label="score", level="ordinal", categories=[1, 2, 3, 4, 5])
     Ratings(2 items, 2 raters, 3 ratings, ordinal, categories=(1, 2, 3, 4, 5))
+    >>> frame = pd.DataFrame({"conv": [1, 1, 1, 1], "turn": [1, 1, 2, 2], "w": [1, 2, 1, 2], "y": [0, 0, 1, 0]})
+    >>> workbench.read_ratings(frame, item=["conv", "turn"], rater="w", label="y").items
+             conv  turn
+    item_id
+    0           1     1
+    1           1     2
     """
+    composite = not isinstance(item, str) and isinstance(item, Sequence)
+    if composite and len(item) == 1:
+        item, composite = item[0], False
     if engine == "dask":
+        if composite or raters is not None:
+            raise WorkbenchDataError("the dask engine takes one item column and no rater-attributes file; "
+                                     "join them into the Parquet files first")
         from ..distributed.source import read_ratings as read_distributed
 
         return read_distributed(source, item=item, rater=rater, label=label, level=level, categories=categories,
                                 duplicates=duplicates, columns=columns, **options)
     if engine != "pandas":
         raise WorkbenchDataError(f"engine must be 'pandas' or 'dask', got {engine!r}")
+    keys = list(item) if composite else [item]
     if isinstance(source, pd.DataFrame):
         frame, meta = source, {"source": "DataFrame"}
         if columns is not None:
             require_columns(frame, columns)
-            frame = frame[[c for c in frame.columns if c in {item, rater, label, *columns}]]
+            frame = frame[[c for c in frame.columns if c in {*keys, rater, label, *columns}]]
     elif isinstance(source, (str, Path)):
         saved = _saved_file(Path(source), level, categories, options)
         if saved is not None:
-            return read_saved(Path(source), saved, columns)
-        needed = None if columns is None else list(dict.fromkeys([item, rater, label, *columns]))
+            ratings = read_saved(Path(source), saved, columns)
+            return ratings if raters is None else _with_rater_attributes(ratings, raters)
+        needed = None if columns is None else list(dict.fromkeys([*keys, rater, label, *columns]))
         frame, meta = read_table(source, columns=needed, text_as_categories=True), {"source": str(source)}
     else:
         raise WorkbenchDataError(f"read_ratings takes a file path or a DataFrame, got {type(source).__name__}")
     text = frame.attrs.pop(TEXT_AS_CATEGORIES, [])
+    if composite:
+        frame, item = composite_key(frame, keys), "item_id"
+        meta["item_key"] = keys
     ratings = Ratings.from_frame(
         frame, item=item, rater=rater, label=label, level=level or "nominal", categories=categories,
         duplicates=duplicates, meta=meta, **options,
@@ -217,7 +243,19 @@ def read_ratings(
     for table in (ratings.items, ratings.raters, ratings.rating_columns):  # text read as categories is text again
         for name in set(text) & set(table.columns):
             table[name] = table[name].astype(table[name].cat.categories.dtype)
-    return ratings
+    return ratings if raters is None else _with_rater_attributes(ratings, raters)
+
+
+def _with_rater_attributes(ratings: Ratings, source) -> Ratings:
+    """``ratings`` with the attributes in ``source`` joined as rater columns; the report lands in ``meta``."""
+    table, report = rater_attributes(source, ratings.raters.index)
+    clash = [c for c in table.columns if c in ratings.raters.columns]
+    if clash:
+        table = table.drop(columns=clash)
+        report += f" ({', '.join(clash)} already in the ratings, kept from there)"
+    joined = ratings.with_columns(raters=table)
+    joined.meta.update(ratings.meta, rater_attributes=report)
+    return joined
 
 
 def _saved_file(path: Path, level, categories, options: dict) -> dict | None:

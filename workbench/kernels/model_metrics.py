@@ -11,22 +11,72 @@ import torch
 from .device import DTYPE
 from .distributions import jsd_bits
 
-METRICS = ("accuracy", "pearson_r", "mean_l1", "brier", "jsd", "kappa", "alpha_with_model", "alpha_humans")
-#: Higher is better for these; lower for the rest (used to say which of two models agrees more with people).
+#: Metrics against soft human targets (M1.4, M5.5): accuracy per agreement level, Brier and ECE against the
+#: people's share choosing A, the reward margin's correlation with the length difference, uncertainty on split items.
+SOFT_METRICS = ("accuracy_unanimous", "accuracy_majority", "accuracy_split", "brier_soft", "ece", "length_bias_r",
+                "split_uncertainty")
+METRICS = ("accuracy", "pearson_r", "mean_l1", "brier", "jsd", "kappa", "alpha_with_model", "alpha_humans") + SOFT_METRICS
+#: Higher is better for these; lower for the rest; None: neither (used to say which of two models agrees more with people).
 HIGHER_IS_BETTER = {"accuracy": True, "pearson_r": True, "mean_l1": False, "brier": False, "jsd": False,
-                    "kappa": True, "alpha_with_model": True, "alpha_humans": True}
+                    "kappa": True, "alpha_with_model": True, "alpha_humans": True,
+                    "accuracy_unanimous": True, "accuracy_majority": True, "accuracy_split": None, "brier_soft": False,
+                    "ece": False, "length_bias_r": None, "split_uncertainty": True}
+#: Items whose majority side holds less than this share of the votes are "split" (3 of 5 is split, 2 of 3 is not).
+SPLIT_BELOW = 2 / 3
+#: Equal-width bins of the model's P(A) for the expected calibration error.
+ECE_BINS = 10
 # Columns of the statistics matrix, before the per-category alpha columns.
 _N, _TIE, _DECIDED, _CORRECT, _BRIER, _X, _Y, _XX, _YY, _XY, _L1, _JSD, _AA, _AB, _BA, _BB = range(16)
-_ALPHA = 16  # then: disagreement and pairable count with the model, the same for humans only, then 2 × K category totals
+# Soft-target block: per level (unanimous, majority, split) decided items and correct; squared gap to the people's
+# share; per ECE bin Σ (model P(A) − people's P(A)); length-bias sums; split items and their uncertainty.
+_LEVEL = 16
+_SQ = _LEVEL + 6
+_BIN = _SQ + 1
+_LEN = _BIN + ECE_BINS  # valid, Σm, Σd, Σm², Σd², Σmd (m = reward margin, d = length difference)
+_SPLIT = _LEN + 6  # split items, Σ (1 − |2 P(A) − 1|) over them
+_ALPHA = _SPLIT + 2  # then: disagreement and pairable count with the model, the same for humans only, then 2 × K totals
 
 
-def pair_stats(p_model: torch.Tensor, counts: torch.Tensor, a: int, b: int, tie: int | None) -> torch.Tensor:
+def agreement_level(p_human: torch.Tensor) -> torch.Tensor:
+    """0 unanimous (every vote on one side), 1 clear majority, 2 split (majority share below SPLIT_BELOW, exact
+    ties included), from the people's share choosing A."""
+    share = torch.maximum(p_human, 1 - p_human)
+    unanimous = (share >= 1 - 1e-12)
+    split = share < SPLIT_BELOW - 1e-9
+    return torch.where(unanimous, 0, torch.where(split, 2, 1))
+
+
+def _soft_stats(p_model, p_human, decided, correct, length_diff) -> list:
+    level = agreement_level(p_human)
+    columns = []
+    for k in range(3):
+        on = (level == k).to(DTYPE) * decided
+        columns += [on, on * correct]
+    columns.append((p_model - p_human) ** 2)
+    which = torch.clamp((p_model * ECE_BINS).floor().long(), 0, ECE_BINS - 1)
+    member = torch.nn.functional.one_hot(which, ECE_BINS).to(DTYPE)
+    columns += list((member * (p_model - p_human)[:, None]).T)  # ECE = Σ_bins |Σ_bin (P(A) − p)| / n
+    if length_diff is None:
+        length_diff = torch.full_like(p_model, torch.nan)
+    valid = torch.isfinite(length_diff).to(DTYPE)
+    clipped = p_model.clamp(1e-15, 1 - 1e-15)
+    margin = torch.log(clipped) - torch.log1p(-clipped)  # score_a − score_b when p = σ(score_a − score_b)
+    d = torch.nan_to_num(length_diff, nan=0.0)
+    columns += [valid, valid * margin, valid * d, valid * margin**2, valid * d**2, valid * margin * d]
+    split = (level == 2).to(DTYPE)
+    columns += [split, split * (1 - (2 * p_model - 1).abs())]
+    return columns
+
+
+def pair_stats(p_model: torch.Tensor, counts: torch.Tensor, a: int, b: int, tie: int | None,
+               length_diff: torch.Tensor | None = None) -> torch.Tensor:
     """Per-item statistics (items × features) comparing a model's P(A) with people's votes.
 
     ``counts`` is items × categories (float64); ``a``, ``b``, ``tie`` index the A, B and tie columns
     (``tie`` None when the data have no ties). The people's share is ``p = (n_A + n_tie/2) / n``; their
     majority is A (p > ½), B (p < ½) or a tie (p = ½, reported apart, never broken). The model
-    chooses A when P(A) > ½, B when < ½; an exact ½ counts half right.
+    chooses A when P(A) > ½, B when < ½; an exact ½ counts half right. ``length_diff`` (items, NaN where
+    unknown) is len(response A) − len(response B), for the length-bias correlation.
     """
     n = counts.sum(dim=1)
     n_tie = counts[:, tie] if tie is not None else torch.zeros_like(n)
@@ -43,6 +93,7 @@ def pair_stats(p_model: torch.Tensor, counts: torch.Tensor, a: int, b: int, tie:
                p_model * p_human, (p_model - p_human).abs(), jsd,
                decided * model_a * majority_a, decided * model_a * (1 - majority_a),
                decided * model_b * majority_a, decided * model_b * (1 - majority_a)]
+    columns += _soft_stats(p_model, p_human, decided, correct, length_diff)
     vote = torch.zeros_like(counts)
     vote[:, a] = model_a
     vote[:, b] = model_b
@@ -89,12 +140,26 @@ def pair_metrics(sums: torch.Tensor) -> dict[str, torch.Tensor]:
         "kappa": (observed - chance) / (1 - chance),
         "alpha_with_model": _nominal_alpha(s(_ALPHA), s(_ALPHA + 1), with_model),
         "alpha_humans": _nominal_alpha(s(_ALPHA + 2), s(_ALPHA + 3), humans),
+        "accuracy_unanimous": s(_LEVEL + 1) / s(_LEVEL),
+        "accuracy_majority": s(_LEVEL + 3) / s(_LEVEL + 2),
+        "accuracy_split": s(_LEVEL + 5) / s(_LEVEL + 4),
+        "brier_soft": s(_SQ) / n,
+        "ece": sums[..., _BIN : _BIN + ECE_BINS].abs().sum(dim=-1) / n,
+        "length_bias_r": _pearson(s(_LEN), s(_LEN + 1), s(_LEN + 2), s(_LEN + 3), s(_LEN + 4), s(_LEN + 5)),
+        "split_uncertainty": s(_SPLIT + 1) / s(_SPLIT),
     }
+
+
+def _pearson(n, sx, sy, sxx, syy, sxy) -> torch.Tensor:
+    vx, vy = n * sxx - sx**2, n * syy - sy**2
+    ok = (vx > 1e-12 * n**2) & (vy > 1e-12 * n**2)
+    return torch.where(ok, (n * sxy - sx * sy) / torch.sqrt(torch.where(ok, vx * vy, 1.0)), torch.nan)
 
 
 def counts_of(sums: torch.Tensor) -> dict[str, torch.Tensor]:
     """Items and human ties behind summed statistics."""
-    return {"n_items": sums[..., _N], "n_human_ties": sums[..., _TIE]}
+    return {"n_items": sums[..., _N], "n_human_ties": sums[..., _TIE], "n_unanimous": sums[..., _LEVEL],
+            "n_clear_majority": sums[..., _LEVEL + 2], "n_split": sums[..., _SPLIT]}
 
 
 #: Metrics of a classifier's label probabilities against people's labels per item (the guardrail case, M1.4).

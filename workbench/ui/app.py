@@ -20,6 +20,7 @@ from .data_picker import MAX_UPLOAD_MB, DataPicker
 from .explorer import Explorer
 from .models import ModelComparison
 from .overview import Overview
+from .report import ReportButton
 from .tagger import Tagger
 from .workspace import InUseBanner, Workspace
 
@@ -69,8 +70,9 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     workspace.param.watch(lambda event: show(event.new), "ratings")
     footer = pn.pane.Markdown(f"Store: `{Path(store.path).name}`" if store is not None else "No store given (`--store PATH` keeps tags and recipes).")
     template.sidebar.append(DataPicker(workspace=workspace, max_upload_mb=max_upload_mb))
-    template.main.extend([InUseBanner(workspace=workspace), tabs, footer])
-    template.workspace = workspace  # the session's shared state (tests and embedding code reach the tabs' state through it)  # the banner: cleaned data in use, and the way back
+    template.sidebar.append(ReportButton(workspace).widget)
+    template.main.extend([InUseBanner(workspace=workspace), tabs, footer])  # the banner: cleaned data in use, and the way back
+    template.workspace = workspace  # the session's shared state (tests and embedding code reach the tabs' state through it)
     return template
 
 

@@ -1,9 +1,13 @@
 """The Models tab: which reward model agrees with people better, on which kind of item, and how sure are we?
 
-Models come from four places: scores already in the workspace or the store (such as a committee),
-local checkpoint folders (scored here with :func:`workbench.score_pairs`), and small reward models
-trained here (:func:`workbench.train_reward_model`: raw labels, cleaned labels, with the M5 margin).
-Scoring, training and bootstraps run off the request thread with a progress bar.
+Models come from five places: scores already in the workspace or the store, the committee that comes
+with the data (the demo study's), local checkpoint folders (scored here with :func:`workbench.score_pairs`:
+a reward model, or a DPO policy with its reference), and small reward models trained here
+(:func:`workbench.train_reward_model`: raw labels, cleaned labels, with the M5 margin). A model trained
+here is compared on items it did not see — 20 % of the items held out at random (seeded), or the items a
+split column does not mark ``train`` — unless in-sample evaluation is asked for, and its name says which.
+Scoring, training and bootstraps run off the request thread with a progress bar; every failure is a
+sentence in the page.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import param
 
 from ..analysis.models import ALL, calibration_table, compare_models, compare_two, model_vs_human, verdict
 from ..analysis.reward_models import is_saved_reward_model, train_reward_model
-from ..analysis.scoring import score_pairs
+from ..analysis.scoring import is_causal_checkpoint, score_pairs
 from ..data.ratings import Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
@@ -32,7 +36,38 @@ from .workspace import Workspace
 #: Environment variable naming a folder whose sub-folders are local checkpoints (listed in the tab).
 MODELS_ENV = "WORKBENCH_MODELS"
 TRAINING = {"raw labels": None, "with disagreement margin": "disagreement"}
-SHOWN = ("accuracy", "pearson_r", "mean_l1", "brier", "jsd", "kappa", "alpha_with_model")
+SHOWN = ("accuracy", "pearson_r", "mean_l1", "brier", "jsd", "kappa", "alpha_with_model", "accuracy_unanimous",
+         "accuracy_majority", "accuracy_split", "brier_soft", "ece", "length_bias_r", "split_uncertainty")
+HELD_OUT, BY_COLUMN, IN_SAMPLE = "held out: 20 % of items", "held out: items not marked 'train'", "in-sample (training pairs)"
+#: Share of items a model trained in the tab is evaluated on (never trained on) by default.
+TEST_SHARE = 0.2
+
+
+def held_out_split(items: pd.Index, *, seed: int = 0, share: float = TEST_SHARE) -> tuple[pd.Index, pd.Index]:
+    """Training and held-out items: ``share`` of the items at random (seeded), by item so no pair is in both.
+
+    >>> train, test = held_out_split(pd.Index([f"i{k}" for k in range(10)]), seed=0)
+    >>> len(train), len(test), bool(set(train) & set(test))
+    (8, 2, False)
+    """
+    order = np.random.default_rng(seed).permutation(len(items))
+    n_test = max(1, int(round(share * len(items))))
+    if n_test >= len(items):
+        raise WorkbenchDataError(f"{len(items)} items are too few to hold {share:.0%} out and train on the rest")
+    return items[np.sort(order[n_test:])], items[np.sort(order[:n_test])]
+
+
+def column_split(ratings: Ratings, column: str) -> tuple[pd.Index, pd.Index]:
+    """Training items (``column`` says ``train``, any case) and held-out items (every other value)."""
+    if column not in ratings.items.columns:
+        raise WorkbenchDataError(f"split column {column!r} is not an item column")
+    values = ratings.items[column].astype(str).str.strip().str.lower()
+    train = values == "train"
+    if not train.any() or train.all():
+        found = ", ".join(map(repr, sorted(ratings.items[column].astype(str).unique())[:5]))
+        raise WorkbenchDataError(f"split column {column!r} must mark training items 'train' and others something else "
+                                 f"(such as 'test'); it holds {found}")
+    return ratings.items.index[train.to_numpy()], ratings.items.index[~train.to_numpy()]
 
 
 def list_checkpoints(folder) -> dict[str, str]:
@@ -46,10 +81,14 @@ def list_checkpoints(folder) -> dict[str, str]:
             if p.is_dir() and ((p / "config.json").is_file() or is_saved_reward_model(p))}
 
 
-def formatted_metrics(table: pd.DataFrame, by_label: str) -> pd.DataFrame:
-    """The metrics table for reading: each metric as ``value [low, high]``."""
-    out = table[["model", by_label, "n_items", "n_human_ties"]].copy()
-    for metric in SHOWN:
+def formatted_metrics(table: pd.DataFrame, by_label: str, evaluated_on: dict | None = None) -> pd.DataFrame:
+    """The metrics table for reading: each metric as ``value [low, high]``; ``evaluated_on`` (model → which items
+    it is compared on) adds that column."""
+    counts = [c for c in ("n_items", "n_human_ties", "n_split") if c in table.columns]
+    out = table[["model", by_label, *counts]].copy()
+    if evaluated_on:
+        out.insert(1, "evaluated on", out["model"].map(lambda m: evaluated_on.get(m, "all its scored items")))
+    for metric in (m for m in SHOWN if m in table.columns):
         value = table[metric].map(lambda v: "—" if not np.isfinite(v) else f"{v:.3f}")
         if f"{metric}_low" in table.columns:
             low, high = table[f"{metric}_low"], table[f"{metric}_high"]
@@ -84,7 +123,14 @@ class ModelComparison(pn.viewable.Viewer):
     metric = param.Selector(default="pearson_r", objects=list(SHOWN))
     n_boot = param.Integer(default=500, bounds=(10, 10_000))
     checkpoint = param.Selector(default=None, objects=[], allow_None=True, doc="A local checkpoint to score.")
+    reference = param.Selector(default=None, objects=[None], allow_None=True,
+                               doc="With a causal-LM checkpoint: its DPO reference (None: reference-free).")
+    beta = param.Number(default=0.1, bounds=(1e-6, None), doc="DPO β for causal-LM checkpoints.")
     training = param.Selector(default="raw labels", objects=list(TRAINING))
+    evaluation = param.Selector(default=HELD_OUT, objects=[HELD_OUT, BY_COLUMN, IN_SAMPLE],
+                                doc="Which items a model trained here is compared on.")
+    split_column = param.Selector(default=None, objects=[None], allow_None=True, doc="Item column marking 'train' items.")
+    seed = param.Integer(default=0, doc="Seed of the random held-out items.")
     status = param.String(default="")
     busy = param.Boolean(default=False)
     table = param.DataFrame(default=None, allow_None=True, doc="compare_models output for the selected models.")
@@ -98,6 +144,7 @@ class ModelComparison(pn.viewable.Viewer):
         super().__init__(workspace=workspace, **params)
         if self.model_folder is None:
             self.model_folder = os.environ.get(MODELS_ENV)
+        self.evaluated_on: dict[str, str] = {}
         if scores is not None:
             self.add_scores(scores)
         self._progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width", bar_color="info")
@@ -114,11 +161,17 @@ class ModelComparison(pn.viewable.Viewer):
         self.workspace.scores = {**self.workspace.scores, **scores}
 
     def available_scores(self) -> dict[str, pd.DataFrame]:
-        """Every scored model: the workspace's, then the store's saved scores (workspace wins on a name clash)."""
+        """Every scored model: the committee that comes with the data (the demo study's), the store's saved scores,
+        then the workspace's (later wins on a name clash)."""
+        from .cleaner import demo_scores
+
         found = {}
+        committee = demo_scores(self.workspace.ratings) if self.workspace.ratings is not None else None
+        if committee is not None:
+            found = {str(name): group.drop(columns="model") for name, group in committee.groupby("model", sort=True)}
         if self.workspace.store is not None:
             saved = self.workspace.store.load_scores()
-            found = {str(name): group[["item_id", "score_a", "score_b"]] for name, group in saved.groupby("model", sort=True)}
+            found.update({str(name): group[["item_id", "score_a", "score_b"]] for name, group in saved.groupby("model", sort=True)})
         return {**found, **self.workspace.scores}
 
     def _refresh_choices(self) -> None:
@@ -138,10 +191,21 @@ class ModelComparison(pn.viewable.Viewer):
         self.param.checkpoint.objects = checkpoints
         if self.checkpoint not in checkpoints:
             self.checkpoint = checkpoints[0] if checkpoints else None
+        self.param.reference.objects = [None] + checkpoints
+        if self.reference not in self.param.reference.objects:
+            self.reference = None
+        all_columns = list(ratings.items.columns) if ratings is not None else []
+        self.param.split_column.objects = [None] + all_columns
+        if self.split_column not in self.param.split_column.objects:
+            self.split_column = None
         options = list(TRAINING) + (["cleaned labels"] if self.workspace.cleaned is not None else [])
         self.param.training.objects = options
 
     # ------------------------------------------------------------------ background work
+    def _fail(self, label: str, error: Exception) -> None:
+        """A failure found before any background work starts: a sentence in the page, as for a failed job."""
+        self.status = f"{label} failed: {error_text(error)}"
+
     def _run(self, label: str, work, done, wait: bool) -> None:
         if self.busy:
             self.status = "Busy: wait for the current job to finish."
@@ -174,7 +238,11 @@ class ModelComparison(pn.viewable.Viewer):
         if not names:
             self.status = "Pick at least one model."
             return
-        scores, ratings, by, n_boot = self.available_scores(), self.workspace.ratings, self.by, self.n_boot
+        try:
+            scores, ratings, by, n_boot = self.available_scores(), self.workspace.ratings, self.by, self.n_boot
+        except Exception as err:  # noqa: BLE001 — shown in the page, not only in the console
+            self._fail("Comparing", err)
+            return
         pair = (self.model_a, self.model_b) if self.model_a and self.model_b and self.model_a != self.model_b else None
 
         def work():
@@ -195,11 +263,27 @@ class ModelComparison(pn.viewable.Viewer):
         if self.checkpoint is None:
             self.status = f"No checkpoint folder found (set {MODELS_ENV} or model_folder)."
             return
-        path, name = list_checkpoints(self.model_folder)[self.checkpoint], self.checkpoint
-        pairs, store = self.workspace.ratings.pairs(), self.workspace.store
+        folders = list_checkpoints(self.model_folder)
+        path, name = folders.get(self.checkpoint), self.checkpoint
+        reference = folders.get(self.reference) if self.reference else None
+        beta = float(self.beta)
+        try:
+            pairs, store = self.workspace.ratings.pairs(), self.workspace.store
+            if path is None:
+                raise WorkbenchDataError(f"checkpoint {name!r} is no longer in {self.model_folder!r}")
+            if reference is not None:
+                if reference == path:
+                    raise WorkbenchDataError("the DPO reference must be another folder than the policy")
+                name = f"{name} (DPO vs {self.reference}, β={beta:g})"
+            elif is_causal_checkpoint(path):
+                name = f"{name} (log-prob, β={beta:g})"
+        except Exception as err:  # noqa: BLE001 — shown in the page, not only in the console
+            self._fail(f"Scoring {name}", err)
+            return
+        dpo = {"reference": reference, "beta": beta} if reference is not None or is_causal_checkpoint(path) else {}
 
         def work():
-            return score_pairs(path, pairs, store=store, progress=self._tick)
+            return score_pairs(path, pairs, store=store, progress=self._tick, **dpo)
 
         def done(scored):
             self.add_scores({name: scored.rename_axis("item_id").reset_index()})
@@ -210,21 +294,44 @@ class ModelComparison(pn.viewable.Viewer):
         self._run(f"Scoring {name}", work, done, wait)
 
     def train(self, wait: bool = False) -> None:
-        """Train a hashing-encoder reward model on these pairs (raw, cleaned, or with the margin) and add its scores."""
-        kind = self.training
-        source = self.workspace.cleaned if kind == "cleaned labels" else self.workspace.ratings
-        margin = TRAINING.get(kind)
-        name = {"raw labels": "trained: raw", "with disagreement margin": "trained: margin", "cleaned labels": "trained: cleaned"}[kind]
-        pairs = self.workspace.ratings.pairs()
+        """Train a hashing-encoder reward model (raw, cleaned, or with the margin) on the training items and add its
+        scores on the held-out items (all items only with in-sample evaluation, and then named so)."""
+        kind, evaluation, seed = self.training, self.evaluation, int(self.seed)
+        base = {"raw labels": "trained: raw", "with disagreement margin": "trained: margin",
+                "cleaned labels": "trained: cleaned"}[kind]
+        try:
+            source = self.workspace.cleaned if kind == "cleaned labels" else self.workspace.ratings
+            margin = TRAINING.get(kind)
+            pairs = self.workspace.ratings.pairs()  # a data set without preference pairs says so here
+            if evaluation == IN_SAMPLE:
+                train_items, test_items = pairs.index, pairs.index
+                name, where = f"{base} (in-sample)", "IN-SAMPLE: the pairs it was trained on"
+            elif evaluation == BY_COLUMN:
+                if self.split_column is None:
+                    raise WorkbenchDataError("pick the split column that marks the training items 'train'")
+                train_items, test_items = column_split(self.workspace.ratings, self.split_column)
+                name = f"{base} (held out by {self.split_column})"
+                where = f"held out: {len(test_items)} items not marked 'train' in {self.split_column!r}"
+            else:
+                train_items, test_items = held_out_split(pairs.index, seed=seed)
+                name = f"{base} (held out 20 %, seed {seed})"
+                where = f"held out: {len(test_items)} items (20 % at random by item, seed {seed})"
+            training_set = source.subset(items=source.items.index.intersection(train_items))
+            test_pairs = pairs.loc[pairs.index.intersection(test_items)]
+        except Exception as err:  # noqa: BLE001 — shown in the page, not only in the console
+            self._fail(f"Training {base}", err)
+            return
 
         def work():
-            model = train_reward_model(source, margin=margin, name=name)
-            return model, model.score_pairs(pairs)
+            model = train_reward_model(training_set, margin=margin, name=name)
+            return model, model.score_pairs(test_pairs)
 
         def done(result):
             model, scored = result
+            self.evaluated_on[name] = where
             self.add_scores({name: scored.rename_axis("item_id").reset_index()})
-            self.status = f"Trained {name} on {model.info['pairs']} pairs (train accuracy {model.info['train_accuracy']:.3f})."
+            self.status = (f"Trained {name} on {model.info['pairs']} pairs (train accuracy {model.info['train_accuracy']:.3f}); "
+                           f"compared on {where}.")
 
         self._run(f"Training {name}", work, done, wait)
 
@@ -248,8 +355,13 @@ class ModelComparison(pn.viewable.Viewer):
         if self.table is None:
             return pn.pane.Markdown("*Pick models and press **Compare**.*")
         label = next(c for c in self.table.columns if c not in ("model",))
-        return pn.pane.DataFrame(formatted_metrics(self.table, label), index=False, sizing_mode="stretch_width",
-                                 styles={"overflow-x": "auto"})
+        shown = formatted_metrics(self.table, label, self.evaluated_on)
+        held = sorted(set(self.table["model"]) & set(self.evaluated_on))
+        note = (" A model trained here is compared on the items in its \"evaluated on\" column; every model in the "
+                "table is compared on the items all of them scored.") if held else ""
+        return pn.Column(pn.pane.Markdown(f"*Metrics per model and slice, 95 % bootstrap intervals.*{note}"),
+                         pn.pane.DataFrame(shown, index=False, sizing_mode="stretch_width",
+                                           styles={"overflow-x": "auto"}), sizing_mode="stretch_width")
 
     @param.depends("table")
     def scatter_view(self):
@@ -284,6 +396,9 @@ class ModelComparison(pn.viewable.Viewer):
         shown = self.difference[self.difference["metric"] == self.metric].copy()
         for column in ("value_a", "value_b", "difference", "ci_low", "ci_high"):
             shown[column] = shown[column].round(3)
+        a, b = self.difference.attrs["a"], self.difference.attrs["b"]
+        # the same names and the same sign as the verdict above: difference = B − A
+        shown = shown.rename(columns={"value_a": f"A: {a}", "value_b": f"B: {b}", "difference": f"{b} − {a}"})
         return pn.Column(pn.pane.Markdown(self.verdict_text, sizing_mode="stretch_width"),
                          pn.pane.DataFrame(shown, index=False, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
@@ -310,8 +425,13 @@ class ModelComparison(pn.viewable.Viewer):
             pn.widgets.Select.from_param(self.param.model_b, label="Model B"),
             pn.widgets.Select.from_param(self.param.metric, label="Metric for the verdict"),
             pn.pane.Markdown("#### Add a model"),
-            pn.widgets.Select.from_param(self.param.checkpoint, label="Local checkpoint"), score,
-            pn.widgets.Select.from_param(self.param.training, label="Train a small reward model on"), train,
+            pn.widgets.Select.from_param(self.param.checkpoint, label="Local checkpoint"),
+            pn.widgets.Select.from_param(self.param.reference, label="DPO reference (causal-LM checkpoints)"),
+            pn.widgets.FloatInput.from_param(self.param.beta, label="DPO β"), score,
+            pn.widgets.Select.from_param(self.param.training, label="Train a small reward model on"),
+            pn.widgets.Select.from_param(self.param.evaluation, label="Compare it on"),
+            pn.widgets.Select.from_param(self.param.split_column, label="Split column ('train' items)"),
+            pn.widgets.IntInput.from_param(self.param.seed, label="Held-out seed"), train,
             self._progress,
             pn.pane.Markdown(self.param.status, sizing_mode="stretch_width"),
             width=300,

@@ -63,6 +63,9 @@ class Overview(pn.viewable.Viewer):
         >>> print(workbench.Overview(ratings=ratings).headline())
         **Krippendorff's alpha** (nominal): 0.432 [0..., 0...] · moderate (95 % item bootstrap, 200 replicates)
         """
+        if self.ratings.has_raters and self.ratings.raters_per_item().max() < 2:  # nothing to compute: say so at once
+            return ("**Krippendorff's alpha**: undefined — every item has a single rating, so there is no agreement to "
+                    "measure (per-item preferences can still be compared with reward models in the Models tab)")
         row = reliability(self.ratings, n_boot=self.n_boot).iloc[0]
         if not np.isfinite(row["value"]):
             return f"**Krippendorff's alpha** ({row['level']}): undefined — {row['note']}"
