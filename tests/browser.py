@@ -64,3 +64,64 @@ def open_page(url: str):
             yield page, errors
         finally:
             browser.close()
+
+
+#: What the page must never show: tracebacks, allocator and memory arithmetic, Python argument names and reprs,
+#: exception class names, undefined numbers printed raw.
+FORBIDDEN = [
+    ("a traceback", r"Traceback|File \"[^\"]+\", line \d+"),
+    ("an allocator message", r"DefaultCPUAllocator|can't allocate memory|out of memory|you tried to allocate"),
+    ("memory arithmetic", r"\b\d+(\.\d+)?\s*[GMK]iB\b"),
+    ("a Python argument", r"\b[a-z][a-z_0-9]*=(None|True|False|'[^']*'|\"[^\"]*\")"),
+    ("an exception class name", r"\b[A-Z][A-Za-z]*(Error|Exception)\b|\b[A-Z][A-Za-z]*Warning\b"),
+    ("a raw NaN", r"(=|:)\s*nan\b|\bNaN\b"),
+]
+
+_VISIBLE_TEXT = """() => {
+  const out = [];
+  const walk = (root) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const parent = node.parentElement;
+      if (!parent || ["STYLE", "SCRIPT", "TEMPLATE"].includes(parent.tagName)) continue;
+      if (parent.checkVisibility && !parent.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+      if (node.textContent.trim()) out.push(node.textContent);
+    }
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) walk(el.shadowRoot);
+  };
+  walk(document.body);
+  return out.join("\\n");
+}"""
+
+
+def visible_text(page) -> str:
+    """All text the page shows, shadow roots (where Bokeh draws) included, hidden elements left out."""
+    return page.evaluate(_VISIBLE_TEXT)
+
+
+def internals_in(text: str) -> list[str]:
+    """What in ``text`` is internal (see FORBIDDEN), as ``"<kind>: <excerpt>"``.
+
+    >>> internals_in("alpha 0.41 [0.38, 0.44]")
+    []
+    >>> internals_in("needs 796.7 GiB (ci=None)")
+    ['memory arithmetic: 796.7 GiB', 'a Python argument: ci=None']
+    >>> internals_in("resolve with duplicates='first'; WorkbenchDataError")
+    ["a Python argument: duplicates='first'", 'an exception class name: WorkbenchDataError']
+    """
+    import re
+
+    found = []
+    for kind, pattern in FORBIDDEN:
+        for match in re.finditer(pattern, text, flags=re.MULTILINE):
+            found.append(f"{kind}: {match.group(0).strip()}")
+    return found
+
+
+def assert_no_internals(page, where: str = "") -> str:
+    """Fail if the page shows anything internal (a traceback, allocator text, GiB, ``ci=None``, ``duplicates=``,
+    an exception class name, a raw NaN); returns the visible text for further checks."""
+    text = visible_text(page)
+    found = internals_in(text)
+    assert not found, f"the page{' (' + where + ')' if where else ''} shows internals: {found}"
+    return text

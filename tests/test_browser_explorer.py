@@ -1,7 +1,7 @@
 """The Explorer tab in the served app, driven in headless Chromium: regroup, select an item."""
 
 import pytest
-from browser import needs_chromium, open_page, served
+from browser import assert_no_internals, needs_chromium, open_page, served
 
 pytestmark = needs_chromium
 
@@ -24,7 +24,7 @@ def served_demo(ratings):
 def test_explorer_regroups_and_shows_a_selected_item(served_demo, ratings):
     with open_page(served_demo) as (page, errors):
         page.get_by_text("Explorer", exact=True).first.click(timeout=30_000)  # the tab header
-        page.get_by_text("Items (most divergent first; select one)").wait_for(timeout=30_000)
+        page.get_by_text("Items, ranked by group divergence", exact=False).first.wait_for(timeout=30_000)
         page.locator(".tabulator-row").first.wait_for(timeout=30_000)
         page.get_by_text("18-34", exact=True).first.wait_for(timeout=10_000)  # groups by the first rater attribute
         group_by = page.locator("select", has=page.locator("option[value=region]")).first  # "Group raters by"
@@ -37,4 +37,5 @@ def test_explorer_regroups_and_shows_a_selected_item(served_demo, ratings):
         page.get_by_text(f"Item {item}").wait_for(timeout=30_000)
         prompt = ratings.items.loc[item, "prompt"]
         page.get_by_text(prompt).first.wait_for(timeout=10_000)  # the item's text
+        assert_no_internals(page, "Explorer")
         assert not errors, errors

@@ -74,10 +74,14 @@ def test_save_load_use_and_export(cleaner, study):
     cleaner.use()
     assert cleaner.workspace.cleaned is cleaner.cleaned and cleaner.workspace.recipe["rules"][1]["enabled"] is False
     assert cleaner.workspace.cleaned.n_ratings == cleaner.counts()["keep"] + cleaner.counts().get("flip", 0)
-    csv = pd.read_csv(io.BytesIO(cleaner._download("csv").getvalue()))
-    assert len(csv) == study.ratings.n_ratings and {"new_label", "action", "rule", "feedback_type"} <= set(csv.columns)
+    csv = pd.read_csv(io.BytesIO(cleaner._download("csv").getvalue()))  # the kept ratings only, labels as cleaned
+    assert len(csv) == cleaner.cleaned.n_ratings and "feedback_type" in csv.columns
+    assert "action" not in csv.columns and (csv["label"].astype(str).to_numpy() == cleaner.cleaned.ratings["label"].astype(str).to_numpy()).all()
     parquet = pd.read_parquet(cleaner._download("parquet"))
-    assert parquet["action"].value_counts().to_dict() == csv["action"].value_counts().to_dict()
+    assert len(parquet) == len(csv)
+    provenance = pd.read_csv(io.BytesIO(cleaner._download("provenance").getvalue()))  # every input rating, with what happened to it
+    assert len(provenance) == study.ratings.n_ratings and {"new_label", "action", "rule", "feedback_type"} <= set(provenance.columns)
+    assert (provenance["action"] != "drop").sum() == len(csv)
     assert workbench.Recipe.from_yaml(cleaner._download("yaml").getvalue().decode()) == cleaner.current_recipe()
 
 
@@ -110,3 +114,42 @@ def test_tag_writes_refresh_the_tag_rule(study, tmp_path):
     workspace.tags_changed()
     dropped = component.provenance.loc[component.provenance["rule"].astype(str).str.startswith("4."), "item_id"].unique()
     assert list(dropped) == [study.ratings.items.index[0]]
+
+
+def test_a_rule_without_its_columns_names_them_and_where_they_come_from(study):
+    component = workbench.Cleaner(ratings=study.ratings, fit_now=False)
+    notes = [row["note"].object for row in component._rule_rows]
+    assert "committee_group: score reward models in the Models tab" in notes[0]
+    assert "attentiveness: fit attentiveness below" in notes[2]
+    assert "unreliability_source: tag items in the Tag tab" in notes[3]
+    assert not any("see the note above" in note for note in notes)
+
+
+def test_defaults_adapt_to_the_data_and_say_what_a_rule_would_drop():
+    base = workbench.simulate_study(seed=5, n_items=90, ratings_per_item=3, n_raters=12).ratings
+    two = base.ratings.groupby("item_id", sort=False).head(2)  # a third of the items keeps two ratings only
+    keep = set(base.items.index[:30])
+    frame = pd.concat([base.ratings[~base.ratings["item_id"].isin(keep)], two[two["item_id"].isin(keep)]])
+    ratings = workbench.read_ratings(frame, items=base.items, raters=base.raters)
+    component = workbench.Cleaner(ratings=ratings, fit_now=False)
+    floor = component._rule_rows[4]
+    assert floor["params"]["k"].value == 2 and component.counts().get("drop", 0) == 0  # nothing silently dropped
+    floor["params"]["k"].value = 3
+    assert component.counts()["drop"] == 60 and "(30 of 90 items)" in floor["note"].object
+    csv = pd.read_csv(io.BytesIO(component._download("csv").getvalue()))
+    assert len(csv) == 180 and not csv["item_id"].isin(keep).any()  # the dropped ratings are not in the cleaned file
+    floor["switch"].value = False
+    assert floor["note"].object.startswith("*off; switched on: 60 ratings dropped (30 of 90 items)")
+    given = workbench.Cleaner(ratings=ratings, fit_now=False, recipe=[{"rule": "min_ratings", "k": 3}])
+    assert given.counts()["drop"] == 60  # a recipe given is taken as it is
+
+
+def test_a_default_rule_that_would_drop_much_starts_off_and_says_so():
+    base = workbench.simulate_study(seed=6, n_items=60, ratings_per_item=4, n_raters=12).ratings
+    tagged = base.with_columns(items=pd.DataFrame({"unreliability_source": ["both_harmful"] * 30 + [None] * 30}, index=base.items.index))
+    component = workbench.Cleaner(ratings=tagged, fit_now=False)
+    row = component._rule_rows[3]  # drop_tagged would drop half of the items
+    assert row["switch"].value is False and component.counts().get("drop", 0) == 0
+    assert "off by default: on its own it would drop 30 of 60 items" in row["note"].object
+    row["switch"].value = True  # the researcher's choice stands
+    assert component.counts()["drop"] == 120 and row["switch"].value is True

@@ -67,7 +67,7 @@ def test_the_filter_and_the_entropy_range_narrow_the_items(explorer, ratings):
     histogram = explorer.entropy_plot()
     assert isinstance(histogram, hv.Overlay)
     settled(explorer)
-    assert explorer.tests["key"] == ("age_band", "split", "harmless")
+    assert explorer.tests["key"] == explorer._key() and explorer._key()[:5] == ("age_band", None, 3, "split", "harmless")
     assert explorer.tests["divergence"]["item_id"].isin(listed["item_id"]).all()
 
 

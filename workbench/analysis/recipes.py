@@ -75,6 +75,40 @@ def parse_where(expression: str, columns) -> set[str]:
     return names
 
 
+def missing_columns(rule: dict, ratings: Ratings) -> list[str]:
+    """The columns ``rule`` needs that ``ratings`` lacks (``[]`` when it can run), whether or not it is enabled.
+
+    A ``where`` names rating, item or rater columns (``drop_raters``: rater columns); ``drop_tagged``
+    needs its scheme's tags as item columns. A malformed expression needs no column: applying it says what is wrong.
+
+    >>> import workbench
+    >>> r = workbench.simulate_study(n_items=10, ratings_per_item=3, n_raters=6).ratings
+    >>> missing_columns({"rule": "drop", "where": "committee_group == 'LowAgree' and split == 'harmless'"}, r)
+    ['committee_group']
+    >>> missing_columns({"rule": "drop_raters", "where": "attentiveness < 0.3"}, r)
+    ['attentiveness']
+    >>> missing_columns({"rule": "drop_tagged", "scheme": "unreliability_source", "values": ["both_harmful"]}, r)
+    ['unreliability_source']
+    >>> missing_columns({"rule": "min_ratings", "k": 3}, r)
+    []
+    """
+    if rule["rule"] == "drop_tagged":
+        try:
+            _tag_columns(ratings, rule["scheme"], list(rule["values"]))
+        except WorkbenchDataError:
+            return [rule["scheme"]]
+        return []
+    if "where" not in rule:
+        return []
+    try:
+        tree = ast.parse(str(rule["where"]).strip(), mode="eval")
+    except SyntaxError:
+        return []
+    known = ["rater_id", *ratings.raters.columns] if rule["rule"] == "drop_raters" else _columns(ratings) + ["item_id", "rater_id", "label"]
+    names = dict.fromkeys(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+    return [name for name in names if name not in known]
+
+
 def _check_rule(rule, position: int) -> dict:
     where = f"rule {position + 1}"
     if not isinstance(rule, dict):

@@ -1,6 +1,8 @@
 """The served app: one template, one tab per task, all bound to one :class:`Workspace`.
 
 A task adds its tab to ``TABS``: a title and a function that builds the component from the workspace.
+The tabs follow ``workspace.in_use`` (the raw data, or the cleaned data the Clean tab put in use);
+a banner over the tabs says when the cleaned data is in use and offers the way back.
 The page asks nothing of any host but its own server (Bootstrap design, resources served locally).
 """
 
@@ -20,11 +22,11 @@ from .models import ModelComparison
 from .overview import Overview
 from .report import ReportButton
 from .tagger import Tagger
-from .workspace import Workspace
+from .workspace import InUseBanner, Workspace
 
 #: (title, build(workspace) -> component), in tab order.
 TABS = [
-    ("Overview", lambda workspace: Overview(ratings=workspace.ratings)),
+    ("Overview", lambda workspace: Overview(workspace=workspace)),
     ("Explorer", lambda workspace: Explorer(workspace=workspace)),
     ("Tag", lambda workspace: Tagger(workspace=workspace)),
     ("Clean", lambda workspace: Cleaner(workspace=workspace)),
@@ -69,7 +71,8 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     footer = pn.pane.Markdown(f"Store: `{Path(store.path).name}`" if store is not None else "No store given (`--store PATH` keeps tags and recipes).")
     template.sidebar.append(DataPicker(workspace=workspace, max_upload_mb=max_upload_mb))
     template.sidebar.append(ReportButton(workspace).widget)
-    template.main.extend([tabs, footer])
+    template.main.extend([InUseBanner(workspace=workspace), tabs, footer])  # the banner: cleaned data in use, and the way back
+    template.workspace = workspace  # the session's shared state (tests and embedding code reach the tabs' state through it)
     return template
 
 

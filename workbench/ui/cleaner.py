@@ -15,7 +15,7 @@ import panel as pn
 import param
 
 from ..analysis.cleaning import TIES, committee_agreement, committee_groups, committee_votes, fit_attentiveness
-from ..analysis.recipes import Recipe, build_cleaned, provenance
+from ..analysis.recipes import Recipe, build_cleaned, missing_columns, provenance
 from ..analysis.reliability import reliability
 from ..data.ratings import PREFERENCE_LABELS, Ratings
 from ..data.store import Store
@@ -33,6 +33,13 @@ DEFAULT_RULES = [
     {"rule": "min_ratings", "k": 3},
 ]
 COMMITTEE_COLUMNS = ("committee_group", "n_agree", "share_agree")
+#: Where a column a rule needs comes from, when the data set does not have it.
+SOURCES = {
+    **{c: "score reward models in the Models tab (or keep a committee's scores in the store)" for c in COMMITTEE_COLUMNS},
+    "attentiveness": "fit attentiveness below (needs items with model_a / model_b)",
+}
+#: A default rule that would drop at least this share of the items starts switched off (its note says what it would drop).
+DEFAULT_DROP_LIMIT = 0.25
 N_BOOT = 200
 
 
@@ -101,12 +108,19 @@ class Cleaner(pn.viewable.Viewer):
         self.attentiveness = None  # the last AttentivenessFit
         self.provenance = None
         self.cleaned = None
+        self._adaptive = recipe is None  # the default rules adapt to the data; a recipe given is taken as it is
         self.recipe = Recipe(recipe if recipe is not None else DEFAULT_RULES, name=self.recipe_name)
+        self._guarded: dict[int, str] = {}  # default rules switched off because they would drop much: why
+        self._guarding = False
         self._pending: list = []
         self._generation = 0
         if self.ratings is None:
             return
         self._scores = scores
+        if self._adaptive and self.ratings.has_raters:  # a floor no item of the data set falls under as read
+            fewest = int(self.ratings.raters_per_item().min())
+            self.recipe = Recipe([{**r, "k": min(int(r["k"]), fewest)} if r["rule"] == "min_ratings" else r for r in self.recipe.rules],
+                                 name=self.recipe_name)
         self._votes = self._committee_votes()
         self._pairs_before = self.ratings.pairs() if _is_preference(self.ratings) else None
         self._labels_before = self.ratings.label_counts().sum(axis=0)
@@ -188,6 +202,37 @@ class Cleaner(pn.viewable.Viewer):
             return False
         return not (self.recipe.rules[position]["rule"] == "flip" and not _is_preference(self.ratings))
 
+    def needs(self, position: int) -> str:
+        """Why rule ``position`` cannot run on this data, in one sentence naming what is missing and where it comes from ("" if it can).
+
+        >>> import workbench
+        >>> cleaner = workbench.Cleaner(ratings=workbench.simulate_study(n_items=40, ratings_per_item=3, n_raters=8).ratings, fit_now=False)
+        >>> print(cleaner.needs(0))
+        needs committee_group: score reward models in the Models tab (or keep a committee's scores in the store)
+        >>> print(cleaner.needs(2))
+        needs attentiveness: fit attentiveness below (needs items with model_a / model_b)
+        >>> cleaner.needs(4)
+        ''
+        """
+        rule = {**self.recipe.rules[position], **({"values": []} if self.recipe.rules[position]["rule"] == "drop_tagged" else {})}
+        if getattr(self, "_rule_rows", None):  # the rule as the widgets show it
+            try:
+                rule = self.current_recipe().rules[position]
+            except WorkbenchDataError:
+                pass
+        missing = missing_columns(rule, self.enriched)
+        if missing:
+            where = []
+            for name in missing:
+                if rule["rule"] == "drop_tagged" and name == rule.get("scheme"):
+                    where.append(f"{name}: tag items in the Tag tab (scheme {name}), with a project store")
+                else:
+                    where.append(f"{name}: {SOURCES.get(name, 'not a column of this data set')}")
+            return "needs " + "; ".join(where)
+        if rule["rule"] == "flip" and not _is_preference(self.ratings):
+            return "flips need A/B preference labels; this data set's labels are others"
+        return ""
+
     def _on_tags_written(self, _event) -> None:
         """Tag columns changed: refresh, in this session's own event loop (the write may come from another session)."""
         if self.workspace.ratings is not self._data:  # the app replaced this tab for another data set
@@ -249,9 +294,56 @@ class Cleaner(pn.viewable.Viewer):
             return {}
         return {k: int(v) for k, v in self.provenance["action"].value_counts().items()}
 
+    def _effect(self, before, after) -> dict:
+        """What one rule did between two states: ratings flipped and dropped, items left with no rating."""
+        item, n = self.enriched.codes.item, self.enriched.n_items
+        items_before = np.bincount(item[before.alive], minlength=n) > 0
+        items_after = np.bincount(item[after.alive], minlength=n) > 0
+        return {"flipped": int(after.flipped), "dropped": int(after.dropped), "items": int((items_before & ~items_after).sum())}
+
+    def _effect_text(self, effect: dict) -> str:
+        parts = []
+        if effect["flipped"]:
+            parts.append(f"{effect['flipped']:,} flipped")
+        parts.append(f"{effect['dropped']:,} ratings dropped" + (f" ({effect['items']:,} of {self.ratings.n_items:,} items)" if effect["items"] else ""))
+        return " · ".join(parts)
+
+    def would(self, position: int) -> dict | None:
+        """What rule ``position`` would do if it were switched on (after the rules above it, as shown); None if it cannot run."""
+        if not self.available(position):
+            return None
+        rules = [{**r, "enabled": r["enabled"] and self.available(k)} for k, r in enumerate(self.current_recipe().rules)]
+        rules[position]["enabled"] = True
+        states = Recipe(rules[: position + 1]).steps(self.enriched)
+        return self._effect(states[position], states[position + 1])
+
+    def _guard_defaults(self) -> None:
+        """Switch off a default rule that would drop a large share of the items, once, as it becomes able to run."""
+        if not self._adaptive:
+            return
+        for position in range(len(self._rule_rows)):
+            if position in self._guarded or not self._rule_rows[position]["switch"].value or not self.available(position):
+                continue
+            alone = Recipe([{**self.recipe.rules[position], "enabled": True}])
+            if self.recipe.rules[position]["rule"] == "drop_tagged":
+                alone = Recipe([self.current_recipe().rules[position]])
+            states = alone.steps(self.enriched)
+            items = self._effect(states[0], states[1])["items"]
+            self._guarded[position] = ""
+            if items >= DEFAULT_DROP_LIMIT * self.ratings.n_items:
+                self._guarded[position] = f"off by default: on its own it would drop {items:,} of {self.ratings.n_items:,} items"
+                self._guarding = True
+                try:
+                    self._rule_rows[position]["switch"].value = False
+                finally:
+                    self._guarding = False
+
     def update(self, *_events) -> None:
         """Apply the recipe as shown and refresh every view (alpha after follows off the request thread)."""
+        if self._guarding:
+            return
         try:
+            self._guard_defaults()
             recipe = self.current_recipe()
             live = Recipe([{**r, "enabled": r["enabled"] and self.available(k)} for k, r in enumerate(recipe.rules)], name=recipe.name)
             states = live.steps(self.enriched)
@@ -268,9 +360,8 @@ class Cleaner(pn.viewable.Viewer):
             self.cleaned = None
             self.message = str(err)
         for position, row in enumerate(self._rule_rows):
-            ok = self.available(position)
-            row["note"].object = (f"{states[position + 1].flipped} flipped · {states[position + 1].dropped} dropped" if ok
-                                  else "*needs columns this data lacks (see the note above)*")
+            row["note"].object = self._note(position, states)
+            row["switch"].disabled = bool(self.needs(position))  # greyed until its columns exist; then it acts as switched
         self._show_counts()
         self._show_balance()
         self._show_committee()
@@ -281,6 +372,22 @@ class Cleaner(pn.viewable.Viewer):
         self._alpha_after.object = "alpha after: *computing…*"
         if cleaned is not None:
             self._in_background(lambda: self._alpha(cleaned), lambda row: self._show_alpha_after(row, generation))
+
+    def _note(self, position: int, states) -> str:
+        """The line beside a rule: what it does, what it would do when off, or what it needs."""
+        needs = self.needs(position)
+        if needs:
+            return f"*off: {needs}*"
+        if self._live.rules[position]["enabled"]:
+            return self._effect_text(self._effect(states[position], states[position + 1]))
+        try:
+            effect = self.would(position)
+        except WorkbenchDataError:
+            effect = None
+        if effect is None:
+            return "*off: the rule cannot run as written (see the message above)*"
+        why = self._guarded.get(position) or "off"
+        return f"*{why}; switched on: {self._effect_text(effect)}*"
 
     # ------------------------------------------------------------------ views
     def _show_counts(self) -> None:
@@ -358,6 +465,7 @@ class Cleaner(pn.viewable.Viewer):
             table["p_a before"] = self._pairs_before["p_a"].to_numpy()[affected].round(3)
             after = self.cleaned.pairs()["p_a"] if self.cleaned is not None else pd.Series(dtype=float)
             table["p_a after"] = after.reindex(table["item_id"]).to_numpy().round(3)
+            table["p_a after"] = table["p_a after"].astype(object).where(table["p_a after"].notna(), "— (dropped)")
         self._diff.object = table
 
     def _on_message(self, event) -> None:
@@ -391,17 +499,22 @@ class Cleaner(pn.viewable.Viewer):
             self.message = str(err)
             return
         self.recipe_name = name
+        self._adaptive = False  # a saved recipe is taken as it was saved
         self._build_rule_rows()
         self._recipe_status.object = f"loaded **{name}**"
         self.update()
 
     def use(self) -> None:
-        """Hand the cleaned data and its recipe to the other tabs (``workspace.cleaned`` and ``workspace.recipe``)."""
+        """Put the cleaned data in use in every tab (:meth:`Workspace.use_cleaned`); the banner over the tabs leads back.
+
+        The Clean tab itself keeps working on the raw data, so the recipe can still be changed and used again.
+        """
         if self.cleaned is None:
             self.message = "nothing to hand over: the recipe drops every rating"
             return
-        self.workspace.param.update(recipe=self._live.to_dict(), cleaned=self.cleaned)
-        self._recipe_status.object = f"the other tabs now offer the cleaned data ({self.cleaned.n_ratings} ratings)"
+        self.workspace.use_cleaned(self.cleaned, self._live.to_dict())
+        self._recipe_status.object = (f"The Overview, Explorer and Tag tabs now show the cleaned data ({self.cleaned.n_ratings:,} of {self.ratings.n_ratings:,} "
+                                      "ratings); “Back to the raw data” above the tabs undoes this.")
 
     def export_table(self) -> pd.DataFrame:
         """Every input rating with its provenance (``new_label, action, rule``) and its own extra columns."""
@@ -409,12 +522,20 @@ class Cleaner(pn.viewable.Viewer):
         table = self.provenance.join(extra)
         return table.astype({c: "string" for c in ("label", "new_label", "action", "rule")})
 
+    def cleaned_table(self) -> pd.DataFrame:
+        """The kept ratings only, with their labels after the recipe (flips applied) and their own extra columns."""
+        if self.cleaned is None:
+            return pd.DataFrame(columns=list(self.ratings.ratings.columns))
+        return self.cleaned.ratings.reset_index(drop=True)
+
     def _download(self, kind: str):
         buffer = io.BytesIO()
         if kind == "csv":
-            buffer.write(self.export_table().to_csv(index=False).encode())
+            buffer.write(self.cleaned_table().to_csv(index=False).encode())
         elif kind == "parquet":
-            self.export_table().to_parquet(buffer, index=False)
+            self.cleaned_table().to_parquet(buffer, index=False)
+        elif kind == "provenance":
+            buffer.write(self.export_table().to_csv(index=False).encode())
         else:
             buffer.write(self.current_recipe().to_yaml().encode())
         buffer.seek(0)
@@ -449,7 +570,8 @@ class Cleaner(pn.viewable.Viewer):
         use.on_click(lambda _: self.use())
         self._recipe_status = pn.pane.Markdown("")
         downloads = pn.Row(*[pn.widgets.FileDownload(callback=functools.partial(self._download, kind), filename=name, label=label)
-                             for kind, name, label in (("csv", "cleaned.csv", "Cleaned CSV"), ("parquet", "cleaned.parquet", "Parquet"),
+                             for kind, name, label in (("csv", "cleaned.csv", "Cleaned CSV"), ("parquet", "cleaned.parquet", "Cleaned Parquet"),
+                                                       ("provenance", "provenance.csv", "Provenance CSV"),
                                                        ("yaml", "recipe.yaml", "Recipe YAML"))])
         self._recipe_controls = pn.Column(
             pn.widgets.TextInput.from_param(self.param.recipe_name, label="Recipe name"), pn.Row(save, self._saved, load),
@@ -480,6 +602,7 @@ class Cleaner(pn.viewable.Viewer):
                 widget.param.watch(self.update, "value")
             rows.append({"switch": switch, "params": params, "note": pn.pane.Markdown("", margin=(0, 10))})
         self._rule_rows = rows
+        self._guarded = {}  # rules loaded or rebuilt are taken as they are
         self._rules.objects = [pn.Column(pn.Row(r["switch"], r["note"]), *r["params"].values(), sizing_mode="stretch_width")
                                for r in rows]
 

@@ -8,13 +8,16 @@ import pandas as pd
 import panel as pn
 import panel.models.tabulator  # noqa: F401  (so served pages ship Tabulator's JavaScript, from the server)
 import param
+from bokeh.models import NumberFormatter
 
 from ..analysis.convergence import answer_from_curve, convergence, sample_size
 from ..analysis.distributions import entropy
 from ..analysis.divergence import cross_reliability, group_divergence, item_groups
+from ..analysis.groups import DEFAULT_BINS, group_attributes, grouping
 from ..analysis.reliability import reliability
 from ..data.ratings import Ratings
 from ..data.store import Store
+from ..errors import WorkbenchDataError
 from .background import after_this_event, call_in_session, error_text, run_in_background, session_document
 from .workspace import Workspace
 
@@ -23,6 +26,8 @@ ALL = "(all items)"
 NONE = "(none)"
 #: Fewest ratings a group needs on an item to be compared there (group_divergence's default).
 MIN_PER_GROUP = 3
+#: The Explorer opens on an attribute with at most this many groups (a binned one counts its bins).
+MAX_DEFAULT_GROUPS = 8
 #: Item columns with at most this many values are offered as filters.
 MAX_FILTER_VALUES = 60
 #: Text shown for a selected item, when the data set has these item columns.
@@ -37,6 +42,14 @@ class Explorer(pn.viewable.Viewer):
     the permutation test, bootstraps and convergence draws run off the request thread (from the
     first display on; :meth:`start` starts them without one).
 
+    Groups are rater attributes only (:func:`workbench.analysis.groups.group_attributes`): a
+    per-rating column (ConvAbuse's ``type.ableism``) describes a rating, not a rater, and item
+    columns and the store's tags slice the data instead (the item filter; tags follow new writes). A numeric attribute with many values is cut
+    into ``bins`` quantile bins, shown by the values they hold ("18–24"). The Explorer opens on an
+    attribute with at most 8 groups. The selected item is kept by its id: regrouping or filtering
+    keeps it selected (highlighted when listed). Given a shared ``workspace``, the Explorer shows
+    ``workspace.in_use`` (raw or cleaned) and follows it.
+
     >>> import workbench
     >>> explorer = workbench.Explorer(ratings=workbench.simulate_study(n_items=60, ratings_per_item=8, n_raters=20).ratings)
     >>> explorer.group_by, len(explorer.items_frame())
@@ -47,7 +60,9 @@ class Explorer(pn.viewable.Viewer):
     """
 
     workspace = param.ClassSelector(class_=Workspace, doc="The shared state (data set, store).")
-    group_by = param.Selector(default=None, objects=[], doc="Rater (or rating) column whose groups are compared.")
+    group_by = param.Selector(default=None, objects=[], doc="Rater attribute whose groups are compared.")
+    bins = param.Integer(default=DEFAULT_BINS, bounds=(2, 10), doc="Quantile bins of a numeric attribute with many values.")
+    min_per_group = param.Integer(default=MIN_PER_GROUP, bounds=(1, 50), doc="Fewest ratings a group needs on an item to be compared there.")
     filter_column = param.Selector(default=NONE, objects=[NONE], doc="Item column to filter by.")
     filter_value = param.Selector(default=ALL, objects=[ALL], doc="The value of filter_column to keep.")
     entropy_range = param.Range(default=(0.0, 1.0), bounds=(0.0, 1.0), doc="Normalised entropy range of the items listed.")
@@ -59,6 +74,7 @@ class Explorer(pn.viewable.Viewer):
     tests = param.Dict(default=None, allow_None=True, doc="Results of the long computations for the current view.")
     status = param.String(default="", doc="What the long computations are doing.")
     error = param.String(default="", doc="The last input error, shown instead of a traceback.")
+    data_revision = param.Integer(default=0, doc="Bumped when the workspace's ratings in use change (raw ↔ cleaned).")
 
     def __init__(self, ratings: Ratings | None = None, store: Store | None = None, workspace: Workspace | None = None, **params):
         if workspace is None:
@@ -69,39 +85,117 @@ class Explorer(pn.viewable.Viewer):
         self._progress = pn.indicators.Progress(active=False, visible=False, width=200, bar_color="info")
         with param.parameterized.discard_events(self):
             self._offer_choices()
+        self._data = self.workspace.ratings
+        self._in_use_watcher = self.workspace.param.watch(self._on_data_in_use, "in_use")
+        self._doc = session_document()
+        self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
 
     # ------------------------------------------------------------------ choices
     @property
     def ratings(self) -> Ratings | None:
-        return self.workspace.ratings
+        """The ratings shown: the workspace's ratings in use (raw, or cleaned)."""
+        return self.workspace.in_use
+
+    def sliced(self) -> Ratings | None:
+        """The ratings in use plus the store's current tags as item columns (so tags slice the items, like item columns)."""
+        key = ("sliced", self.workspace.tag_revision)
+        if key not in self._cache:
+            ratings = self.ratings
+            if ratings is not None and self.workspace.store is not None and len(self.workspace.store.current_tags()):
+                from ..analysis.tags import with_tags
+
+                try:
+                    ratings = with_tags(ratings, self.workspace.store)
+                except WorkbenchDataError:
+                    pass  # tag columns that clash with the data's own columns are left out
+            self._cache[key] = ratings
+        return self._cache[key]
+
+    def _item_filters(self) -> list[str]:
+        items = self.sliced().items
+        return [c for c in items.columns if 1 < items[c].nunique() <= MAX_FILTER_VALUES]
 
     def _offer_choices(self) -> None:
         ratings = self.ratings
         if ratings is None or not ratings.has_raters:
+            self.param.group_by.objects = []
             return
-        groupable = [c for c in ratings.raters.columns if 1 < ratings.raters[c].nunique() <= MAX_FILTER_VALUES]
-        groupable += [c for c in ratings.ratings.columns if c not in ("item_id", "rater_id", "label", "rationale")
-                      and 1 < ratings.ratings[c].nunique() <= MAX_FILTER_VALUES]
+        attributes = group_attributes(ratings, max_groups=MAX_FILTER_VALUES)
+        self._attributes = attributes
+        groupable = list(attributes.index)
         self.param.group_by.objects = groupable
         if groupable and self.group_by not in groupable:
-            self.group_by = groupable[0]
-        filters = [c for c in ratings.items.columns if 1 < ratings.items[c].nunique() <= MAX_FILTER_VALUES]
-        self.param.filter_column.objects = [NONE] + filters
+            groups = attributes["n_values"].where(~attributes["binned"], self.bins)
+            small = groups[groups <= MAX_DEFAULT_GROUPS]
+            self.group_by = small.index[0] if len(small) else groups.idxmin()
+        self.param.filter_column.objects = [NONE] + self._item_filters()
+        if self.filter_column not in self.param.filter_column.objects:
+            self.filter_column = NONE
+
+    def binned(self) -> bool:
+        """Whether the attribute grouped by is cut into quantile bins."""
+        attributes = getattr(self, "_attributes", None)
+        return bool(attributes is not None and self.group_by in attributes.index and attributes.loc[self.group_by, "binned"])
+
+    def _on_tags_written(self, _event) -> None:
+        """Tags changed (in this session or another on the same store): refresh in this session's own event loop."""
+        if self.workspace.ratings is not self._data:
+            self.workspace.param.unwatch(self._tag_watcher)
+            return
+        call_in_session(self._doc, self._refresh_tags)
+
+    def _refresh_tags(self) -> None:
+        """Offer the tag schemes as item filters; a view filtered by a tag is recomputed."""
+        filters = [NONE] + self._item_filters()
+        if filters != self.param.filter_column.objects:
+            self.param.filter_column.objects = filters
+        if self.filter_column not in (NONE, *self.ratings.items.columns):  # the current slice is a tag: its items may have changed
+            self._on_data_in_use(None)
+
+    def _on_data_in_use(self, _event) -> None:
+        """The workspace switched between raw and cleaned data: offer its choices and show it (keeping the selection)."""
+        if self.workspace.ratings is not self._data:  # another data set: the app builds a new Explorer for it
+            self.workspace.param.unwatch(self._in_use_watcher)
+            return
+        self._cache.clear()
+        with param.parameterized.discard_events(self):
+            self._offer_choices()
+            if self.filter_column != NONE:
+                values = [ALL] + sorted(map(str, self.sliced().items[self.filter_column].dropna().unique()))
+                self.param.filter_value.objects = values
+                if self.filter_value not in values:
+                    self.filter_value = ALL
+        self.tests = None
+        self.data_revision += 1
 
     @param.depends("filter_column", watch=True)
     def _offer_values(self) -> None:
         values = [ALL]
         if self.filter_column != NONE:
-            values += sorted(map(str, self.ratings.items[self.filter_column].dropna().unique()))
+            values += sorted(map(str, self.sliced().items[self.filter_column].dropna().unique()))
         self.param.filter_value.objects = values
         self.filter_value = ALL
 
     # ------------------------------------------------------------------ data behind the views
-    def subset(self) -> Ratings:
-        """The data set restricted to the filter (cached per filter)."""
-        key = ("subset", self.filter_column, self.filter_value)
+    def grouped(self) -> tuple[Ratings, str | None]:
+        """The ratings in use ready to group, and the column naming the groups (a binned attribute gets its own)."""
+        if self.group_by is None:
+            return self.sliced(), None
+        key = ("grouped", self.group_by, self.bins, self.workspace.tag_revision)
         if key not in self._cache:
-            ratings = self.ratings
+            self._cache[key] = grouping(self.sliced(), self.group_by, self.bins)
+        return self._cache[key]
+
+    @property
+    def group_column(self) -> str | None:
+        """The column the groups come from: ``group_by``, or its bins (``"age (4 bins)"``)."""
+        return self.grouped()[1]
+
+    def subset(self) -> Ratings:
+        """The data set restricted to the filter (cached per filter and grouping)."""
+        key = ("subset", self.group_by, self.bins, self.filter_column, self.filter_value, self.workspace.tag_revision)
+        if key not in self._cache:
+            ratings = self.grouped()[0]
             if self.filter_column != NONE and self.filter_value != ALL:
                 column = ratings.items[self.filter_column]
                 ratings = ratings.subset(items=column.index[column.astype(str) == self.filter_value])
@@ -114,13 +208,19 @@ class Explorer(pn.viewable.Viewer):
             self._cache[key] = entropy(self.subset().distribution(), normalize=True).rename("entropy")
         return self._cache[key]
 
-    @param.depends("group_by", "filter_column", "filter_value", "tests")
+    def _quick_divergence(self) -> pd.DataFrame:
+        """Group divergence without the permutation test (cached per view)."""
+        key = ("divergence",) + self._key()
+        if key not in self._cache:
+            self._cache[key] = group_divergence(self.subset(), self.group_column, n_perm=0, min_per_group=self.min_per_group)
+        return self._cache[key]
+
+    @param.depends("group_by", "bins", "min_per_group", "filter_column", "filter_value", "tests", "data_revision")
     def items_frame(self) -> pd.DataFrame:
         """One row per item of the filter: normalised entropy, group divergence (with p/q once tested), ratings."""
-        subset = self.subset()
         divergence = self._tested_divergence()
         if divergence is None:
-            divergence = group_divergence(subset, self.group_by, n_perm=0, min_per_group=MIN_PER_GROUP)
+            divergence = self._quick_divergence()
         frame = divergence.set_index("item_id").join(self._entropy())
         frame["n_ratings"] = frame[[c for c in frame.columns if c.startswith("n_")]].sum(axis=1)
         frame["untested"] = frame["note"] != ""  # small groups: listed after the comparable items
@@ -135,10 +235,30 @@ class Explorer(pn.viewable.Viewer):
         return (self._current() or {}).get("divergence")
 
     def _key(self) -> tuple:
-        return (self.group_by, self.filter_column, self.filter_value)
+        return (self.group_by, self.bins if self.binned() else None, self.min_per_group, self.filter_column, self.filter_value,
+                self.data_revision)
+
+    def untested_reason(self) -> str:
+        """One plain sentence when the grouping tests no item (else ""): why, and what to change.
+
+        >>> import workbench
+        >>> explorer = workbench.Explorer(ratings=workbench.simulate_study(n_items=30, ratings_per_item=4, n_raters=12).ratings)
+        >>> print(explorer.untested_reason())
+        No item has 3 ratings from one age_band group and 3 from the others; lower the minimum or choose another attribute.
+        >>> explorer.min_per_group = 1; explorer.untested_reason()
+        ''
+        """
+        if self.group_by is None:
+            return ""
+        divergence = self._quick_divergence()
+        if (divergence["note"] == "").any():
+            return ""
+        k = self.min_per_group
+        return (f"No item has {k} rating{'s' if k > 1 else ''} from one {self.group_by} group and {k} from the others; "
+                "lower the minimum or choose another attribute.")
 
     # ------------------------------------------------------------------ long work, off the request thread
-    @param.depends("group_by", "filter_column", "filter_value", watch=True)
+    @param.depends("group_by", "bins", "min_per_group", "filter_column", "filter_value", "data_revision", watch=True)
     def _start_tests(self) -> None:
         if self.ratings is None or self._job == 0:  # not shown yet: nothing to compute for
             return
@@ -148,11 +268,16 @@ class Explorer(pn.viewable.Viewer):
     def start(self) -> None:
         """Start the long computations for the current view (the first display does this)."""
         self._job += 1
-        job, key, subset = self._job, self._key(), self.subset()
-        by, n_perm, n_boot, n_draws, target = self.group_by, self.n_perm, self.n_boot, self.n_draws, self.target
-        self._progress.param.update(value=0, max=100, visible=True)
-        self.status = f"testing {subset.n_items} items: {n_perm} permutations of {by}…" if by else "drawing subsamples…"
         self.error = ""
+        try:
+            job, key, subset = self._job, self._key(), self.subset()
+            by, untested = self.group_column, bool(self.untested_reason())
+        except WorkbenchDataError as err:
+            self.error = str(err)
+            return
+        n_perm, n_boot, n_draws, target, k = self.n_perm, self.n_boot, self.n_draws, self.target, self.min_per_group
+        self._progress.param.update(value=0, max=100, visible=True)
+        self.status = f"testing {subset.n_items} items: {n_perm} permutations of {self.group_by}…" if by else "drawing subsamples…"
 
         doc = session_document()
 
@@ -167,7 +292,7 @@ class Explorer(pn.viewable.Viewer):
             result = {"key": key}
             if by is not None:
                 tick = lambda done, total: progress(int(70 * done / max(total, 1)))  # noqa: E731
-                result["divergence"] = group_divergence(subset, by, n_perm=n_perm, min_per_group=MIN_PER_GROUP, progress=tick)
+                result["divergence"] = group_divergence(subset, by, n_perm=0 if untested else n_perm, min_per_group=k, progress=tick)
                 progress(75)
                 result["alphas"] = reliability(subset, by=by, n_boot=n_boot)
                 result["cross"] = cross_reliability(subset, by, n_boot=n_boot)
@@ -189,7 +314,7 @@ class Explorer(pn.viewable.Viewer):
         run_in_background(work, done=done, failed=failed)
 
     # ------------------------------------------------------------------ views
-    @param.depends("group_by", "filter_column", "filter_value", "entropy_range")
+    @param.depends("group_by", "filter_column", "filter_value", "entropy_range", "data_revision")
     def entropy_plot(self):
         values = self._entropy().to_numpy()
         counts, edges = np.histogram(values, bins=20, range=(0, 1))
@@ -209,32 +334,60 @@ class Explorer(pn.viewable.Viewer):
         return frame[keep].reset_index(drop=True)
 
     def _item_table(self) -> pn.widgets.Tabulator:
+        """The one ranking table: every listed item, most divergent first, with p and q once tested; selection by item id."""
         table = pn.widgets.Tabulator(
             self.listed_items(), pagination="remote", page_size=12, selectable=1, disabled=True, show_index=False,
-            sizing_mode="stretch_width", formatters={c: {"type": "money", "precision": 3} for c in ("entropy", "jsd", "p_value", "q_value")},
+            sizing_mode="stretch_width",  # three decimals; a value not computed (an untested item's p) shows as a dash
+            formatters={c: NumberFormatter(format="0.000", nan_format="—", null_format="—") for c in ("entropy", "jsd", "p_value", "q_value")},
         )
+        for watcher in getattr(self, "_table_watchers", []):  # a rebuilt page: the old table stops listening
+            self.param.unwatch(watcher)
         self.item_table = table
+
+        def highlight(*_):
+            """Select the row of the selected item (by id), wherever regrouping or filtering put it."""
+            rows = np.flatnonzero(table.value["item_id"].astype(str).to_numpy() == self.item) if self.item is not None else []
+            wanted = [int(rows[0])] if len(rows) else []
+            if table.selection != wanted:
+                table.selection = wanted
+                if wanted:
+                    table.page = wanted[0] // table.page_size + 1
 
         def refresh(*_):
             table.value = self.listed_items()
+            highlight()
 
         def select(event):
             if event.new:
                 self.item = str(table.value["item_id"].iloc[event.new[0]])
 
-        self.param.watch(refresh, ["group_by", "filter_column", "filter_value", "entropy_range", "tests"])
+        self._table_watchers = [
+            self.param.watch(refresh, ["group_by", "bins", "min_per_group", "filter_column", "filter_value", "entropy_range", "tests",
+                                       "data_revision"]),
+            self.param.watch(highlight, "item"),
+        ]
         table.param.watch(select, "selection")
+        highlight()
         return table
 
-    @param.depends("item", "group_by")
+    def selected_row(self) -> str | None:
+        """The item id of the highlighted row of the item table (None when no row is)."""
+        table = getattr(self, "item_table", None)
+        if table is None or not table.selection:
+            return None
+        return str(table.value["item_id"].iloc[table.selection[0]])
+
+    @param.depends("item", "group_by", "bins", "data_revision")
     def item_detail(self):
         if self.item is None or self.item not in self.ratings.items.index:
-            return pn.pane.Markdown("*Select an item in the table to see its text and label distributions.*")
+            gone = f"*Item {self.item} is not in the data shown.* " if self.item is not None else ""
+            return pn.pane.Markdown(gone + "*Select an item in the table to see its text and label distributions.*")
         fields = self.ratings.items.loc[self.item]
         text = [f"**{c}**: {fields[c]}" for c in TEXT_COLUMNS if c in fields.index and isinstance(fields[c], str)]
         parts = [pn.pane.Markdown(f"### Item {self.item}\n\n" + "\n\n".join(text or ["*(no text columns)*"]),
                                   sizing_mode="stretch_width", max_height=320, styles={"overflow-y": "auto"})]
-        shares = item_groups(self.ratings, self.item, self.group_by)
+        grouped, column = self.grouped()
+        shares = item_groups(grouped, self.item, column)
         shares["label"] = shares["label"].astype(str)
         bars = hv.Bars(shares, ["group", "label"], ["share", "count"]).opts(
             title=f"Labels of {self.item}, overall and by {self.group_by}", responsive=True, height=260, tools=["hover"],
@@ -259,18 +412,25 @@ class Explorer(pn.viewable.Viewer):
             color="significant", cmap={"q < 0.05": "#c44e52", "q ≥ 0.05": "#8c8c8c"}, tools=["hover"], size=5, alpha=0.7,
             legend_position="top_left")
 
-    @param.depends("tests")
+    @param.depends("tests", "group_by", "bins", "min_per_group", "filter_column", "filter_value", "data_revision")
     def ranking(self):
+        """The overall test above the item table, or why nothing is tested (the table itself is the ranking)."""
+        try:
+            reason = self.untested_reason()
+        except WorkbenchDataError as err:
+            return pn.pane.Alert(str(err), alert_type="warning")
+        if reason:
+            return pn.pane.Alert(reason, alert_type="warning", sizing_mode="stretch_width")
         divergence = self._tested_divergence()
         if divergence is None:
             return pn.pane.Markdown("*Permutation test running…*")
-        top = divergence[divergence["p_value"].notna()].sort_values(["q_value", "jsd"], ascending=[True, False]).head(15)
         overall = divergence.attrs["overall"]
-        head = (f"**Overall** (mean JSD over {overall['n_items']} tested items vs its null, {overall['n_perm']} permutations "
-                f"of {overall['permuted']}): {overall['value']:.3f}, p = {overall['p_value']:.4f}")
-        return pn.Column(pn.pane.Markdown(head),
-                         pn.pane.DataFrame(top[["item_id", "group", "jsd", "p_value", "q_value"]].round(4), index=False,
-                                           sizing_mode="stretch_width"))
+        if not overall["n_items"] or not np.isfinite(overall["value"]):
+            return pn.pane.Markdown("*No overall test: no item was tested.*")
+        p_value = f"= {overall['p_value']:.3f}" if overall["p_value"] >= 0.001 else "< 0.001"
+        return pn.pane.Markdown(
+            f"**Overall** (mean JSD over {overall['n_items']} tested items vs its null, {overall['n_perm']} permutations "
+            f"of the {self.group_by} groups): {overall['value']:.3f}, p {p_value}", sizing_mode="stretch_width")
 
     @param.depends("tests")
     def agreement(self):
@@ -287,8 +447,11 @@ class Explorer(pn.viewable.Viewer):
         plot = (bars * points).opts(hv.opts.Overlay(title=f"Alpha within each {by} group (95 % CI)", responsive=True, height=260))
         cross = tests["cross"][["group_a", "group_b", "n_items", "kappa_x", "alpha_a", "alpha_b", "xrr", "xrr_ci_low", "xrr_ci_high", "note"]]
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width"),
-                         pn.pane.Markdown("**Cross-group agreement** (xRR ≈ 1: groups agree with each other as much as within)"),
-                         pn.pane.DataFrame(cross.round(3), index=False, sizing_mode="stretch_width"))
+                         pn.pane.Markdown(f"**Cross-group agreement** (xRR ≈ 1: groups agree with each other as much as within; "
+                                          f"{len(cross)} pairs of groups)"),
+                         pn.pane.DataFrame(_shown(cross), index=False, sizing_mode="stretch_width", max_height=360,
+                                           styles={"overflow-y": "auto"}),  # many groups: the table scrolls, the page stays short
+                         sizing_mode="stretch_width")
 
     @param.depends("tests")
     def convergence_plot(self):
@@ -323,14 +486,15 @@ class Explorer(pn.viewable.Viewer):
         # built when first shown (an app's other tabs cost nothing until then), which also starts the long work
         return pn.panel(pn.param.ParamMethod(self.layout, lazy=True), sizing_mode="stretch_width")
 
-    @param.depends()
+    @param.depends("data_revision")
     def layout(self):
         """The Explorer's page (first call starts the long computations)."""
         if self._job == 0:
             self.start()
         if not self.ratings.has_raters or not self.param.group_by.objects:
             reason = ("this data set has only per-item counts: no rater groups" if not self.ratings.has_raters
-                      else "no rater attribute with 2 to 60 values to group by")
+                      else "this data set has no rater attribute (such as age or gender) with 2 to 60 groups; "
+                           "per-rating and item columns describe ratings and items, not raters")
             return pn.Column(pn.pane.Alert(f"Group comparisons need rater groups: {reason}.", alert_type="info"),
                              pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
                                     pn.Column(pn.widgets.FloatSlider.from_param(self.param.target, name="Target JSD"), self.plan),
@@ -338,6 +502,9 @@ class Explorer(pn.viewable.Viewer):
                              sizing_mode="stretch_width")
         controls = pn.Row(
             pn.widgets.Select.from_param(self.param.group_by, name="Group raters by", width=200),
+            pn.widgets.IntSlider.from_param(self.param.bins, name="Bins", width=140,
+                                            visible=pn.bind(lambda _: self.binned(), self.param.group_by)),
+            pn.widgets.IntInput.from_param(self.param.min_per_group, name="Fewest ratings per group", width=150),
             pn.widgets.Select.from_param(self.param.filter_column, name="Filter items by", width=200),
             pn.widgets.Select.from_param(self.param.filter_value, name="Keep", width=240),
             pn.widgets.RangeSlider.from_param(self.param.entropy_range, name="Entropy range", step=0.01, width=240),
@@ -349,15 +516,20 @@ class Explorer(pn.viewable.Viewer):
             self._error,
             pn.Row(pn.pane.HoloViews(self.entropy_plot, sizing_mode="stretch_width"),
                    pn.pane.HoloViews(self.volcano, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            pn.Row(pn.Column(pn.pane.Markdown("### Items (most divergent first; select one)"), self._item_table(), sizing_mode="stretch_width"),
+            pn.Row(pn.Column(pn.pane.Markdown("### Items, ranked by group divergence (most divergent first; select one)"),
+                             self.ranking, self._item_table(), sizing_mode="stretch_width"),
                    pn.Column(self.item_detail, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            pn.Row(pn.Column(pn.pane.Markdown("### Group divergence ranking"), self.ranking, sizing_mode="stretch_width"),
-                   pn.Column(self.agreement, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            pn.Column(self.agreement, sizing_mode="stretch_width"),
             pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
                    pn.Column(pn.widgets.FloatSlider.from_param(self.param.target, name="Target JSD"), self.plan, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as the page shows it: numbers to three decimals, a value not computed as a dash (never "NaN")."""
+    return frame.round(3).astype(object).where(frame.notna(), "—")
 
 
 def _sizes(ratings: Ratings) -> list[int]:

@@ -14,6 +14,7 @@ from ..analysis.summary import rater_attribute_summary
 from ..data.ratings import Ratings
 from .background import run_in_background
 from .raters import RaterTable
+from .workspace import Workspace
 
 #: Counts on axes as 1,000,000 rather than 1.000e+6.
 COUNT_FORMAT = NumeralTickFormatter(format="0,0")
@@ -26,10 +27,33 @@ class Overview(pn.viewable.Viewer):
     >>> overview = workbench.Overview(ratings=workbench.simulate_study(n_items=40, ratings_per_item=3, n_raters=6).ratings)
     >>> overview.facts().loc["items", "value"]
     '40'
+
+    Given a shared ``workspace``, it shows the ratings in use there and follows them (raw or cleaned):
+
+    >>> from workbench.ui.workspace import Workspace
+    >>> ws = Workspace(ratings=overview.ratings)
+    >>> linked = workbench.Overview(workspace=ws)
+    >>> ws.use_cleaned(ws.ratings.subset(items=ws.ratings.items.index[:25]), {"name": "demo"})
+    >>> linked.facts().loc["items", "value"]
+    '25'
     """
 
     ratings = param.ClassSelector(class_=Ratings, doc="The data set shown.")
+    workspace = param.ClassSelector(class_=Workspace, allow_None=True, doc="The shared state whose ratings in use are shown, if any.")
     n_boot = param.Integer(default=200, bounds=(0, None), doc="Bootstrap replicates behind the headline interval.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if self.workspace is not None:
+            self.ratings, self._data = self.workspace.in_use, self.workspace.ratings
+            self._watcher = self.workspace.param.watch(self._follow, "in_use")
+
+    def _follow(self, event) -> None:
+        """Show the workspace's ratings in use (raw or cleaned); another data set gets a new Overview from the app."""
+        if self.workspace.ratings is not self._data:
+            self.workspace.param.unwatch(self._watcher)
+            return
+        self.ratings = event.new
 
     def headline(self) -> str:
         """Krippendorff's alpha at the data's own level, with its 95 % item-bootstrap interval.
@@ -85,6 +109,13 @@ class Overview(pn.viewable.Viewer):
         )
 
     def __panel__(self):
+        if self.ratings is None and self.workspace is None:
+            return self.layout()
+        return pn.panel(pn.param.ParamMethod(self.layout, lazy=True), sizing_mode="stretch_width")
+
+    @param.depends("ratings")
+    def layout(self):
+        """The page for the ratings shown (rebuilt when they change)."""
         if self.ratings is None:
             return pn.pane.Alert("No data set loaded: pass ratings=… (see workbench.read_ratings).", alert_type="warning")
         attributes = rater_attribute_summary(self.ratings)

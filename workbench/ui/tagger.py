@@ -117,11 +117,23 @@ class Tagger(pn.viewable.Viewer):
         self._doc = session_document()
         self._data = self.workspace.ratings
         self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
+        self._in_use_watcher = self.workspace.param.watch(self._on_data_in_use, "in_use")
 
     # ------------------------------------------------------------------ state
     @property
     def ratings(self) -> Ratings | None:
-        return self.workspace.ratings
+        """The ratings shown: the workspace's ratings in use (raw, or cleaned)."""
+        return self.workspace.in_use
+
+    def _on_data_in_use(self, _event) -> None:
+        """The workspace switched between raw and cleaned data: queue its items, staying on the item shown if it is still there."""
+        if self.workspace.ratings is not self._data:  # the app replaced this tab for another data set
+            self.workspace.param.unwatch(self._in_use_watcher)
+            return
+        shown = self.item_id
+        self._rebuild_queue()
+        if shown in self.queue:
+            self.position = self.queue.index(shown)
 
     @property
     def store(self) -> Store | None:
