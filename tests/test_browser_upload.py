@@ -1,15 +1,9 @@
 """The public data sets as released, through the page's upload: recognised, joined with their annotator files, checked."""
 
-import re
-
 import pytest
-from browser import needs_chromium, open_page, served
+from browser import assert_no_internals, needs_chromium, open_page, served
 
 pytestmark = [*needs_chromium, pytest.mark.realdata]
-
-#: Text a researcher must never see in the page: internals of Python, torch or the memory arithmetic.
-FORBIDDEN = re.compile(r"Traceback|DefaultCPUAllocator|can't allocate|GiB|ci=None|duplicates=|\\w+Error\\b|\\w+Exception\\b")
-
 
 @pytest.fixture(scope="module")
 def served_demo():
@@ -26,26 +20,6 @@ def _files(page, *files) -> None:
         files=[{"name": path.name, "mimeType": "application/octet-stream", "buffer": path.read_bytes()} for path in files])
 
 
-#: All text of the page, shadow roots included (Bokeh renders its widgets inside them, out of ``inner_text``'s reach).
-DEEP_TEXT = """() => {
-  const parts = [];
-  const walk = (node) => {
-    if (node.nodeType === Node.TEXT_NODE) { parts.push(node.textContent); return; }
-    if (node.shadowRoot) walk(node.shadowRoot);
-    for (const child of node.childNodes) walk(child);
-  };
-  walk(document.body);
-  return parts.join(" ");
-}"""
-
-
-def _clean(page) -> str:
-    text = page.evaluate(DEEP_TEXT)
-    found = FORBIDDEN.findall(text)
-    assert not found, found
-    return text
-
-
 def test_convabuse_full_csv_is_recognised_and_finds_its_items(served_demo, shared_data):
     with open_page(served_demo) as (page, errors):
         page.get_by_role("button", name="Use this mapping").wait_for(timeout=30_000)
@@ -56,7 +30,7 @@ def test_convabuse_full_csv_is_recognised_and_finds_its_items(served_demo, share
         page.get_by_text("Now showing 'ConvAbuseEMNLPfull.csv.gz'").wait_for(timeout=30_000)
         page.get_by_text("4185", exact=True).first.wait_for(timeout=30_000)  # the Overview's item count
         page.get_by_text("Krippendorff's alpha (ordinal):").wait_for(timeout=60_000)
-        _clean(page)
+        assert_no_internals(page)
         assert not errors, errors
 
 
@@ -72,7 +46,7 @@ def test_multipico_with_its_annotator_file(served_demo, shared_data):
         page.get_by_text("3005", exact=True).first.wait_for(timeout=30_000)
         page.get_by_text("gender", exact=True).first.wait_for(timeout=30_000)  # the Overview's rater attributes
         page.get_by_text("age", exact=True).first.wait_for(timeout=30_000)
-        _clean(page)
+        assert_no_internals(page)
         assert not errors, errors
 
 
@@ -90,7 +64,7 @@ def test_a_plain_convabuse_table_gets_its_composite_key_guessed(served_demo, sha
         page.get_by_text("items: 4,185 · raters: 8").wait_for(timeout=10_000)  # the guessed composite key
         page.get_by_text("357 (item, rater) pairs occur more than once").wait_for(timeout=10_000)  # ConvAbuse's repeat annotations
         assert page.get_by_role("button", name="Use this mapping").is_disabled()
-        _clean(page)
+        assert_no_internals(page)
         assert not errors, errors
 
 
@@ -106,5 +80,5 @@ def test_a_generic_csv_with_a_composite_key(served_demo, tmp_path):
         page.get_by_role("button", name="Use this mapping").click()
         page.get_by_text("Now showing 'turns.csv': 90 items, 3 raters, 270 ratings").wait_for(timeout=30_000)
         page.get_by_text("270", exact=True).first.wait_for(timeout=30_000)
-        _clean(page)
+        assert_no_internals(page)
         assert not errors, errors

@@ -140,3 +140,15 @@ def test_convabuse_report_opens_offline(shared_data, tmp_path):
 
     assert digest == hashlib.sha256((shared_data / "convabuse/ConvAbuseEMNLPfull.csv.gz").read_bytes()).hexdigest()
     assert np.isfinite(float(re.search(r'data-value="([^"]+)"', out.read_text()).group(1)))
+
+
+def test_the_app_button_reports_the_clean_tabs_recipe_on_the_data_it_read(study):
+    """A recipe made in the Clean tab reads columns the raw ratings lack (committee groups): the button uses its source."""
+    from workbench.ui.cleaner import Cleaner
+
+    workspace = Workspace(ratings=study.ratings)
+    cleaner = Cleaner(workspace=workspace, scores=study.scores, fit_now=False)
+    cleaner.use()
+    assert workspace.recipe_source is cleaner.enriched
+    text = ReportButton(workspace, n_boot=N_BOOT, n_perm=N_PERM, static=True)._file().read().decode()
+    assert any(h.startswith("Cleaning: ") for h in _headings(text)) and "not available" not in text.split("Cleaning: ")[1]

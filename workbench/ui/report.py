@@ -444,8 +444,9 @@ class ReportButton:
                                               button_type="default", embed=False, sizing_mode="stretch_width")
 
     def html(self) -> str:
-        ws = self.workspace
-        return build_report(ws.ratings, store=ws.store, recipe=ws.recipe, models=ws.scores or None,
+        ws = self.workspace  # the raw data with the columns the recipe reads; the recipe's section shows the cleaned data
+        ratings = ws.recipe_source if ws.recipe is not None and ws.recipe_source is not None else ws.ratings
+        return build_report(ratings, store=ws.store, recipe=ws.recipe, models=ws.scores or None,
                             command="the app's Report button", **self.options)
 
     def _file(self):

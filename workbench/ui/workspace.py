@@ -40,6 +40,9 @@ class Workspace(param.Parameterized):
     store = param.ClassSelector(class_=Store, allow_None=True, doc="The project store (tags, recipes, scores), if any.")
     tag_revision = param.Integer(default=0, doc="Bumped after every tag write, so tag-derived views refresh.")
     recipe = param.Dict(default=None, allow_None=True, doc="The active cleaning recipe (as exported), if any.")
+    recipe_source = param.ClassSelector(class_=Ratings, allow_None=True, doc=(
+        "The ratings the recipe was applied to (the raw ratings with the columns its rules read, such as committee "
+        "groups or attentiveness); None: the raw ratings."))
     cleaned = param.ClassSelector(class_=Ratings, allow_None=True, doc="The active recipe applied to ``ratings``.")
     scores = param.Dict(default={}, doc="Scored models: name -> DataFrame with item_id, score_a, score_b.")
     user = param.String(default=None, allow_None=True, doc="The logged-in user (served with --basic-auth or OAuth), if any.")
@@ -62,7 +65,7 @@ class Workspace(param.Parameterized):
 
     def _new_data(self, _event) -> None:
         """Another data set: a recipe made for the old one no longer applies."""
-        self.param.update(cleaned=None, recipe=None, active="raw")
+        self.param.update(cleaned=None, recipe=None, recipe_source=None, active="raw")
         self._follow()
 
     def _follow(self) -> None:
@@ -71,9 +74,9 @@ class Workspace(param.Parameterized):
             with param.edit_constant(self):
                 self.in_use = ratings
 
-    def use_cleaned(self, cleaned: Ratings, recipe: dict | None = None) -> None:
-        """Make ``cleaned`` (made by ``recipe``) the ratings every view shows."""
-        self.param.update(cleaned=cleaned, recipe=recipe, active="cleaned")
+    def use_cleaned(self, cleaned: Ratings, recipe: dict | None = None, source: Ratings | None = None) -> None:
+        """Make ``cleaned`` (made by ``recipe`` from ``source``, default the raw ratings) the ratings every view shows."""
+        self.param.update(cleaned=cleaned, recipe=recipe, recipe_source=source, active="cleaned")
 
     def use_raw(self) -> None:
         """Show the raw data again (the cleaned data stays at hand: ``active = "cleaned"`` brings it back)."""
