@@ -8,6 +8,7 @@ The page asks nothing of any host but its own server (Bootstrap design, resource
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import panel as pn
 
 from ..data.ratings import Ratings
 from ..data.store import Store
+from panel.io.state import set_curdoc
+
+from .background import session_document
 from .cleaner import Cleaner
 from .data_picker import MAX_UPLOAD_MB, DataPicker
 from .explorer import Explorer
@@ -55,16 +59,31 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     'BootstrapTemplate'
     """
     workspace = Workspace(ratings=ratings, store=store, user=pn.state.user or None)
+    document = session_document()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.on_session_destroyed(lambda context: workspace.close())
     tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
     template = pn.template.BootstrapTemplate(title=f"workbench · {data_set_name(ratings)}", header_background="#2f4858",
                                              sidebar_width=320)
 
-    def show(ratings: Ratings) -> None:  # the page title stays the server's data set; the Overview names the current one
+    def show(ratings: Ratings) -> None:
+        """One lazily built component per tab: a tab's component is made the first time the tab is shown (the page
+        paints with the Overview alone), then kept, so switching tabs loses nothing."""
+        built: dict = {}
+
+        def lazy(title, build):
+            def view():
+                if title not in built:  # built (and laid out) under this session's document: background jobs report to it
+                    with set_curdoc(document) if document is not None else contextlib.nullcontext():
+                        built[title] = pn.panel(build(workspace))
+                return built[title]
+
+            return pn.param.ParamFunction(view, lazy=True, sizing_mode="stretch_width")
+
         active = tabs.active
-        tabs[:] = [(title, build(workspace)) for title, build in TABS]
+        tabs[:] = [(title, lazy(title, build)) for title, build in TABS]
         tabs.active = min(active, len(tabs) - 1)
+        template.title = f"workbench · {data_set_name(ratings)}"  # the title follows the data set in use
 
     show(ratings)
     workspace.param.watch(lambda event: show(event.new), "ratings")

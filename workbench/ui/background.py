@@ -9,6 +9,8 @@ and a component's output is complete when its cell returns.
 
 from __future__ import annotations
 
+import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
@@ -17,7 +19,15 @@ from panel.io.state import set_curdoc
 
 from ..errors import WorkbenchDataError
 
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench")
+LOG = logging.getLogger(__name__)
+_IN_POOL = threading.local()
+
+
+def _mark_pool_thread() -> None:
+    _IN_POOL.active = True
+
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench", initializer=_mark_pool_thread)
 
 
 def session_document():
@@ -41,7 +51,9 @@ def call_in_session(doc, update) -> None:
     >>> call_in_session(None, lambda: print("now"))
     now
     """
-    if doc is None or doc is session_document():
+    # A pool thread may see a session's document as Panel's current one (state that is not per thread), but an
+    # update made there is never sent to the browser: from the pool, always go through the session's event loop.
+    if doc is None or (doc is session_document() and not getattr(_IN_POOL, "active", False)):
         update()
     else:
         _next_tick(doc, update)
@@ -77,12 +89,18 @@ def _next_tick(doc, update) -> None:
 
 
 def error_text(error: Exception) -> str:
-    """What the page says about a failed job: a data error's own message, else the exception's name and text.
+    """What the page says about a failed job: a data error's own message, else one plain sentence (the details,
+    with the traceback, go to the server log — never to the page).
 
-    >>> error_text(WorkbenchDataError("column 'label' is missing")), error_text(ZeroDivisionError("division by zero"))
-    ("column 'label' is missing", 'ZeroDivisionError: division by zero')
+    >>> error_text(WorkbenchDataError("column 'label' is missing"))
+    "column 'label' is missing"
+    >>> error_text(ZeroDivisionError("division by zero"))
+    'an unexpected problem stopped this computation (the server log has the details)'
     """
-    return str(error) if isinstance(error, WorkbenchDataError) else f"{type(error).__name__}: {error}"
+    if isinstance(error, WorkbenchDataError):
+        return str(error)
+    LOG.error("background job failed", exc_info=error)
+    return "an unexpected problem stopped this computation (the server log has the details)"
 
 
 def run_in_background(work, *, done, failed) -> Future:

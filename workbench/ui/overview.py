@@ -12,7 +12,7 @@ from bokeh.models import NumeralTickFormatter
 from ..analysis.reliability import reliability
 from ..analysis.summary import rater_attribute_summary
 from ..data.ratings import Ratings
-from .background import run_in_background
+from .background import error_text, run_in_background
 from .raters import RaterTable
 from .workspace import Workspace
 
@@ -76,7 +76,7 @@ class Overview(pn.viewable.Viewer):
         pane = pn.pane.Markdown("**Krippendorff's alpha**: computing…", sizing_mode="stretch_width")
 
         def failed(error: Exception) -> None:
-            pane.object = f"**Krippendorff's alpha**: not computed — {error}"
+            pane.object = f"**Krippendorff's alpha**: not computed — {error_text(error)}"
 
         run_in_background(self.headline, done=lambda text: setattr(pane, "object", text), failed=failed)
         return pane

@@ -8,7 +8,7 @@ import param
 
 from ..analysis.raters import rater_table
 from ..data.ratings import Ratings
-from .background import run_in_background
+from .background import error_text, run_in_background
 
 #: Columns shown first; the rest of rater_table's columns follow.
 LEADING = ("rater_id", "alpha_change", "n_ratings", "shared_items", "pairwise_agreement", "kappa_vs_majority", "mean_deviation")
@@ -51,7 +51,7 @@ class RaterTable(pn.viewable.Viewer):
                              "(positive: agreement rises without them). Click a header to sort.")
 
         def failed(error: Exception) -> None:
-            status.object = f"Per-rater table: not computed — {error}"
+            status.object = f"Per-rater table: not computed — {error_text(error)}"
 
         run_in_background(self.frame, done=show, failed=failed)
         return pn.Column(pn.pane.Markdown("### Raters"), status, view, sizing_mode="stretch_width")
