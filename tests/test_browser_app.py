@@ -22,7 +22,7 @@ def _upload(page, name: str, content: bytes) -> None:
 
 def test_title_names_the_data_set(served_small):
     with open_page(served_small) as (page, errors):
-        page.get_by_text("workbench · demo study (simulated)").first.wait_for(timeout=30_000)
+        page.get_by_text("· demo study (simulated)", exact=True).first.wait_for(timeout=30_000)
         assert not errors, errors
 
 

@@ -80,5 +80,6 @@ def test_a_generic_csv_with_a_composite_key(served_demo, tmp_path):
         page.get_by_role("button", name="Use this mapping").click()
         page.get_by_text("Now showing 'turns.csv': 90 items, 3 raters, 270 ratings").wait_for(timeout=30_000)
         page.get_by_text("270", exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text("· turns.csv", exact=True).first.wait_for(timeout=30_000)  # the title follows the data
         assert_no_internals(page)
         assert not errors, errors
