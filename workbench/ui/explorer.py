@@ -35,6 +35,20 @@ TEXT_COLUMNS = ("prompt", "response_a", "response_b", "text", "post", "reply", "
 ITEM_COLUMNS = ["item_id", "entropy", "jsd", "group", "p_value", "q_value", "n_ratings", "note"]
 
 
+def q_floor_note(n_perm: int, n_items: int) -> str:
+    """What a permutation count allows: the smallest p, the smallest q a single item can reach, and what would do.
+
+    >>> q_floor_note(1000, 2000)
+    'With 1,000 permutations the smallest p is 0.000999; among 2,000 tested items a single item cannot reach q below 1 (Benjamini–Hochberg). To flag single items at q < 0.05, use at least 39,999 permutations.'
+    """
+    floor = min(n_items / (n_perm + 1), 1.0)
+    text = (f"With {n_perm:,} permutations the smallest p is {1 / (n_perm + 1):.3g}; among {n_items:,} tested items a single "
+            f"item cannot reach q below {floor:.3g} (Benjamini–Hochberg).")
+    if floor >= 0.05:
+        text += f" To flag single items at q < 0.05, use at least {int(np.ceil(20 * n_items - 1)):,} permutations."
+    return text
+
+
 class Explorer(pn.viewable.Viewer):
     """Disagreement explorer: entropy, group divergence with permutation tests, per-group and cross-group agreement, convergence.
 
@@ -430,7 +444,8 @@ class Explorer(pn.viewable.Viewer):
         p_value = f"= {overall['p_value']:.3f}" if overall["p_value"] >= 0.001 else "< 0.001"
         return pn.pane.Markdown(
             f"**Overall** (mean JSD over {overall['n_items']} tested items vs its null, {overall['n_perm']} permutations "
-            f"of the {self.group_by} groups): {overall['value']:.3f}, p {p_value}", sizing_mode="stretch_width")
+            f"of the {self.group_by} groups): {overall['value']:.3f}, p {p_value}\n\n<small>{q_floor_note(overall['n_perm'], overall['n_items'])}</small>",
+            sizing_mode="stretch_width")
 
     @param.depends("tests")
     def agreement(self):
@@ -447,8 +462,10 @@ class Explorer(pn.viewable.Viewer):
         plot = (bars * points).opts(hv.opts.Overlay(title=f"Alpha within each {by} group (95 % CI)", responsive=True, height=260))
         cross = tests["cross"][["group_a", "group_b", "n_items", "kappa_x", "alpha_a", "alpha_b", "xrr", "xrr_ci_low", "xrr_ci_high", "note"]]
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width"),
-                         pn.pane.Markdown(f"**Cross-group agreement** (xRR ≈ 1: groups agree with each other as much as within; "
-                                          f"{len(cross)} pairs of groups)"),
+                         pn.pane.Markdown(f"**Cross-group agreement** ({len(cross)} pairs of groups). xRR ≈ 1: the groups agree "
+                                          "with each other as much as within themselves; below 1, less. Above 1 they agree with "
+                                          "each other *more* than within themselves — it happens when groups are small or "
+                                          "internally noisy (low within-group alpha), so read it with the interval and the alphas."),
                          pn.pane.DataFrame(_shown(cross), index=False, sizing_mode="stretch_width", max_height=360,
                                            styles={"overflow-y": "auto"}),  # many groups: the table scrolls, the page stays short
                          sizing_mode="stretch_width")
