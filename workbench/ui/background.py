@@ -20,6 +20,8 @@ from panel.io.state import set_curdoc
 from ..errors import WorkbenchDataError
 
 LOG = logging.getLogger(__name__)
+#: How long long work waits after the event that started it, so that the view the user asked for is sent first.
+SEND_FIRST_MS = 300
 _IN_POOL = threading.local()
 
 
@@ -71,8 +73,16 @@ def after_this_event(update) -> None:
     doc = session_document()
     if doc is None:
         update()
-    else:
-        _next_tick(doc, update)
+        return
+
+    def in_its_session() -> None:
+        with set_curdoc(doc):
+            update()
+
+    try:  # the next tick can come before the websocket has written the update; a short pause lets it leave first
+        doc.add_timeout_callback(in_its_session, SEND_FIRST_MS)
+    except Exception:  # the session closed: nobody to tell
+        pass
 
 
 def _next_tick(doc, update) -> None:

@@ -35,6 +35,10 @@ TEXT_COLUMNS = ("prompt", "response_a", "response_b", "text", "post", "reply", "
 ITEM_COLUMNS = ["item_id", "entropy", "jsd", "group", "p_value", "q_value", "n_ratings", "note"]
 
 
+class _Superseded(Exception):
+    """Raised inside a background job whose view has been replaced (a regrouping, a filter): the job stops early."""
+
+
 def q_floor_note(n_perm: int, n_items: int) -> str:
     """What a permutation count allows: the smallest p, the smallest q a single item can reach, and what would do.
 
@@ -302,17 +306,33 @@ class Explorer(pn.viewable.Viewer):
         def progress(value: int) -> None:  # from the worker thread: applied in the session
             call_in_session(doc, current(lambda: setattr(self._progress, "value", value)))
 
+        def alive() -> None:
+            """Stop a job that a newer view has superseded: its processor time belongs to the view on screen."""
+            if job != self._job:
+                raise _Superseded
+
         def work():
             result = {"key": key}
             if by is not None:
-                tick = lambda done, total: progress(int(70 * done / max(total, 1)))  # noqa: E731
+                def tick(done, total):
+                    alive()
+                    progress(int(70 * done / max(total, 1)))
+
                 result["divergence"] = group_divergence(subset, by, n_perm=0 if untested else n_perm, min_per_group=k, progress=tick)
+                alive()
                 progress(75)
                 result["alphas"] = reliability(subset, by=by, n_boot=n_boot)
+                alive()
                 result["cross"] = cross_reliability(subset, by, n_boot=n_boot)
+            alive()
             progress(85)
-            result["curve"] = convergence(subset, _sizes(subset), n_draws=n_draws)
-            result["plan"] = sample_size(subset, target, n_draws=n_draws)
+            # convergence and the sample-size plan depend on the items shown, not on the grouping: drawn once per view
+            drawn = ("draws", self.filter_column, self.filter_value, self.data_revision, n_draws, target)
+            if drawn not in self._cache:
+                curve = convergence(subset, _sizes(subset), n_draws=n_draws)
+                alive()
+                self._cache[drawn] = (curve, sample_size(subset, target, n_draws=n_draws))
+            result["curve"], result["plan"] = self._cache[drawn]
             return result
 
         @current
@@ -322,13 +342,15 @@ class Explorer(pn.viewable.Viewer):
 
         @current
         def failed(error):
+            if isinstance(error, _Superseded):
+                return
             self._progress.visible = False
             self.param.update(status="", error=error_text(error))
 
         run_in_background(work, done=done, failed=failed)
 
     # ------------------------------------------------------------------ views
-    @param.depends("group_by", "filter_column", "filter_value", "entropy_range", "data_revision")
+    @param.depends("filter_column", "filter_value", "entropy_range", "data_revision")  # not the grouping: entropy is per item
     def entropy_plot(self):
         values = self._entropy().to_numpy()
         counts, edges = np.histogram(values, bins=20, range=(0, 1))
