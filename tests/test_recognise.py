@@ -213,3 +213,20 @@ def test_multipico_with_its_annotator_file_through_open_ratings(shared_data):
     assert (ratings.n_items, ratings.n_raters, ratings.n_ratings) == (3005, 506, 15178)
     assert {"gender", "age", "nationality", "ethnicity_simplified"} <= set(ratings.raters.columns)
     assert "LeWiDi" in ratings.meta["reader"]
+
+
+@pytest.mark.realdata
+def test_convabuse_split_files_read_as_long_ratings(shared_data):
+    """The split files (one row per item, a column group per annotator) give the full file's ratings for their items."""
+    full = open_ratings(shared_data / "convabuse/ConvAbuseEMNLPfull.csv.gz").to_frame()
+    counts = {}
+    for split in ("train", "valid", "test"):
+        ratings = open_ratings(shared_data / f"convabuse/ConvAbuseEMNLP{split}.csv.gz")
+        assert "split CSV" in ratings.meta["reader"] and ratings.n_raters <= 8
+        counts[split] = (ratings.n_items, ratings.n_ratings)
+        frame = ratings.to_frame()
+        key = ["conv_id", "prev_agent", "prev_user", "agent", "user", "rater_id"]
+        joined = frame.merge(full, on=key, suffixes=("", "_full"))
+        # the same annotations (a handful of split rows differ from the full file in their texts and find no partner)
+        assert len(joined) >= 0.995 * len(frame) and (joined["label"] == joined["label_full"]).all()
+    assert counts == {"train": (2499, 7195), "valid": (831, 2385), "test": (853, 2482)}

@@ -49,7 +49,8 @@ def _load_jsonl(path: Path) -> list[dict]:
 
 
 def read_convabuse(path, *, label: str = "severity", duplicates: str = "first") -> Ratings:
-    """ConvAbuse, full long-format file (``ConvAbuseEMNLPfull.csv[.gz]``).
+    """ConvAbuse: the full long-format file (``ConvAbuseEMNLPfull.csv[.gz]``) or a split file (``…train/valid/test``,
+    one row per item with ``AnnotatorN_…`` columns, read as the same long rows).
 
     Items are the distinct (conv_id, prev_agent, prev_user, agent, user) turns (DATA.md): 4,185.
     ``label="severity"`` gives the ordinal scale 1 > 0 > -1 > -2 > -3 (categories listed from
@@ -71,6 +72,8 @@ def read_convabuse(path, *, label: str = "severity", duplicates: str = "first") 
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as err:
         raise WorkbenchDataError(f"{path.name!r} could not be read as the ConvAbuse CSV: {err}") from None
     severity_columns = [f"is_abuse.{v}" for v in CONVABUSE_SEVERITY]
+    if "annotator_id" not in frame.columns and "Annotator1_is_abuse.1" in frame.columns:
+        frame = _convabuse_long(frame)
     require_columns(frame, ["annotator_id", *CONVABUSE_ITEM_KEYS, *severity_columns], what="ConvAbuse file")
     onehot = frame[severity_columns].to_numpy()
     bad = onehot.sum(axis=1) != 1
@@ -94,6 +97,32 @@ def read_convabuse(path, *, label: str = "severity", duplicates: str = "first") 
         duplicates=duplicates,
         meta={"source": str(path), "dataset": "ConvAbuse"},
     )
+
+
+#: The split files' per-annotator column names (``AnnotatorN_<name>``) and the full file's names for them.
+CONVABUSE_SPLIT_NAMES = {"ableist": "type.ableism", "homophobic": "type.homophobic", "intellectual": "type.intellectual",
+                         "racist": "type.racist", "sexist": "type.sexist", "sex_harassment": "type.sex_harassment",
+                         "transphobic": "type.transphobic", "explicit": "direction.explicit", "implicit": "direction.implicit"}
+
+
+def _convabuse_long(wide: pd.DataFrame) -> pd.DataFrame:
+    """A ConvAbuse split file (one row per item, ``AnnotatorN_…`` columns) as the full file's long rows (one per annotation)."""
+    keys = [c for c in ("example_id", *CONVABUSE_ITEM_KEYS, "bot") if c in wide.columns]
+    parts = []
+    for annotator in sorted({c.split("_", 1)[0] for c in wide.columns if c.startswith("Annotator")}):
+        own = [c for c in wide.columns if c.startswith(annotator + "_")]
+        part = wide[keys + own].rename(columns=lambda c: CONVABUSE_SPLIT_NAMES.get(c[len(annotator) + 1:], c[len(annotator) + 1:])
+                                       if c in own else c)
+        severity = [f"is_abuse.{v}" for v in CONVABUSE_SEVERITY]
+        values = part[severity].apply(pd.to_numeric, errors="coerce")
+        labelled = values.notna().any(axis=1)  # an annotator left blank did not label the item
+        part = part.loc[labelled].copy()
+        part[severity] = values.loc[labelled].fillna(0).astype("int64")
+        part.insert(0, "annotator_id", annotator)
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["example_no"] = np.arange(len(frame))
+    return frame
 
 
 def read_multipico(path, annotators_meta=None) -> Ratings:

@@ -98,6 +98,8 @@ def recognise(path) -> Recognised | None:
     header = stripped.splitlines()[0] if stripped else ""
     if {"annotator_id", "conv_id", "is_abuse.1", "is_abuse.-3"} <= set(header.split(",")):
         return Recognised("convabuse", "ConvAbuse full CSV (one row per annotation)")
+    if {"conv_id", "Annotator1_is_abuse.1", "Annotator1_is_abuse.-3"} <= set(header.split(",")):
+        return Recognised("convabuse", "ConvAbuse split CSV (one row per item, a column group per annotator)")
     return None
 
 
