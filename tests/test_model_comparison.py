@@ -82,12 +82,11 @@ def test_figures_have_titles_axis_labels_and_intervals(study):
     bars = [element for element in forest if isinstance(element, hv.ErrorBars)]
     assert sum(len(b) for b in bars) == len(view.table)  # one interval per slice and model
     hv.render(forest, backend="bokeh")
-    calibration = view.calibration_view().object
-    diagram, counts = list(calibration)
+    diagram, counts = (pane.object for pane in view.calibration_view().objects)
     assert diagram.opts.get().kwargs["title"].startswith("Calibration")
     assert counts.opts.get().kwargs["ylabel"] == "items in the bin (count)"
     assert counts.dframe().groupby("model")["n_items"].sum().to_dict() == {"rm-1": study.ratings.n_items, "rm-4": study.ratings.n_items}
-    hv.render(calibration, backend="bokeh")
+    hv.render(diagram, backend="bokeh"), hv.render(counts, backend="bokeh")
 
 
 def test_a_metric_with_nothing_to_draw_is_a_sentence(study):

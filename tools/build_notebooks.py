@@ -568,7 +568,7 @@ needed = int(np.ceil(n_tested / 0.05)) - 1
 print(f"With {n_perm:,} permutations the smallest p is 1/{n_perm + 1:,}; over {n_tested:,} tested items the smallest q "
       f"one item can reach is {n_tested:,}/{n_perm + 1:,} = {floor:.2f}" + (", so q stays at 1" if floor >= 1 else "")
       + " (lower only when many items share the smallest p).")
-print(f"Use at least {needed:,} permutations to flag a single item at q < 0.05 (B + 1 >= 20 x the tested items).")"""),
+print(f"Use at least {needed:,} permutations to flag a single item at q < 0.05 (B + 1 ≥ 20 × the tested items).")"""),
     ("md", """A sharper question has more power. Asking only "do the 18–34s differ from everyone else?" (a
 two-group rater column added with `with_columns`) compares one JSD per item instead of the largest
 of three, and 2,000 permutations let Benjamini–Hochberg reach single items:"""),

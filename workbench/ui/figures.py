@@ -17,6 +17,8 @@ from ..errors import WorkbenchDataError
 
 #: Colours: points and bars, intervals, a reference line.
 COLOR, INTERVAL, REFERENCE = "#4c72b0", "#8c8c8c", "#c44e52"
+#: One colour per model (or group) where a figure shows several.
+PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 
 
 def _require(frame: pd.DataFrame, columns, what: str) -> None:
@@ -96,8 +98,8 @@ def forest(frame: pd.DataFrame, label: str, *, value: str, low: str, high: str, 
     ...                       "accuracy_low": [0.6, 0.5], "accuracy_high": [0.8, 0.7]})
     >>> fig = forest(table, "slice", value="accuracy", low="accuracy_low", high="accuracy_high",
     ...              title="Accuracy per slice", xlabel="accuracy (share of pairs)")
-    >>> fig.opts.get().kwargs["title"], len(fig)
-    ('Accuracy per slice', 4)
+    >>> fig.opts.get().kwargs["title"], len(fig)  # the rows' order, then an interval and a point per model
+    ('Accuracy per slice', 5)
     """
     _require(frame, [label, value, low, high] + ([group] if group else []), "a forest plot")
     row = frame[label].astype(str)
@@ -106,10 +108,14 @@ def forest(frame: pd.DataFrame, label: str, *, value: str, low: str, high: str, 
     data = pd.DataFrame({"row": row, "group": frame[group].astype(str) if group else "", "value": frame[value].astype(float),
                          "low": frame[low].astype(float), "high": frame[high].astype(float)})
     data["minus"], data["plus"] = data["value"] - data["low"], data["high"] - data["value"]
-    palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
-    layers = []
+    # the rows of one slice next to each other, slices and models in the frame's order, the first row at the top:
+    # an invisible first layer fixes the order of the categories (Bokeh lists them from the bottom up)
+    order = {v: k for k, v in enumerate(dict.fromkeys(frame[label].astype(str)))}
+    data = data.assign(_slice=frame[label].astype(str).map(order).to_numpy()).sort_values("_slice", kind="stable")
+    rows = hv.Scatter(data.iloc[::-1], "row", "value").opts(alpha=0, invert_axes=True)
+    layers = [rows]
     for k, (name, part) in enumerate(data.groupby("group", sort=False)):
-        colour = palette[k % len(palette)]
+        colour = PALETTE[k % len(PALETTE)]
         layers.append(hv.ErrorBars(part.dropna(subset=["minus", "plus"]), "row", ["value", "minus", "plus"])
                       .opts(color=colour, invert_axes=True))
         layers.append(hv.Scatter(part, "row", ["value", "low", "high"], label=name or value)
@@ -149,10 +155,10 @@ def reliability_diagram(table: pd.DataFrame, *, title: str, xlabel: str = "model
     """
     _require(frame := table, ["model", "bin", "n_items", "model_p_a", "human_p_a"], "a reliability diagram")
     layers = [hv.Curve([(0, 0), (1, 1)]).opts(color=INTERVAL, line_dash="dashed")]
-    for name, part in frame.groupby("model", sort=False):
-        drawn = part.dropna(subset=["model_p_a", "human_p_a"])
-        layers.append(hv.Curve(drawn, "model_p_a", ["human_p_a", "n_items"], label=str(name)))
-        layers.append(hv.Scatter(drawn, "model_p_a", ["human_p_a", "n_items"], label=str(name)).opts(size=6))
+    for k, (name, part) in enumerate(frame.groupby("model", sort=False)):
+        drawn, colour = part.dropna(subset=["model_p_a", "human_p_a"]), PALETTE[k % len(PALETTE)]
+        layers.append(hv.Curve(drawn, "model_p_a", ["human_p_a", "n_items"], label=str(name)).opts(color=colour))
+        layers.append(hv.Scatter(drawn, "model_p_a", ["human_p_a", "n_items"], label=str(name)).opts(color=colour, size=6))
     diagram = hv.Overlay(layers).opts(title=title, xlabel=xlabel, ylabel=ylabel)
     counts = hv.Bars(frame.assign(model=frame["model"].astype(str)), ["bin", "model"], "n_items").opts(
         title="Items per bin of model P(A)", xlabel="model P(A) bin", ylabel="items in the bin (count)")

@@ -3,7 +3,8 @@
 Models come from five places: scores already in the workspace or the store, the committee that comes
 with the data (the demo study's), local checkpoint folders (scored here with :func:`workbench.score_pairs`:
 a reward model, or a DPO policy with its reference), and small reward models trained here
-(:func:`workbench.train_reward_model`: raw labels, cleaned labels, with the M5 margin). A model trained
+(:func:`workbench.train_reward_model`: raw labels, cleaned labels, with the disagreement margin of
+Padmakumar et al. 2024). A model trained
 here is compared on items it did not see — 20 % of the items held out at random (seeded), or the items a
 split column does not mark ``train`` — unless in-sample evaluation is asked for, and its name says which.
 Scoring, training and bootstraps run off the request thread with a progress bar; every failure is a
@@ -432,11 +433,13 @@ class ModelComparison(pn.viewable.Viewer):
         table = calibration_table(self.workspace.ratings, {n: scores[n] for n in self.table["model"].unique()})
         if not table["n_items"].gt(0).any():
             return pn.pane.Markdown("*No item has both a model P(A) and people's labels: nothing to calibrate.*")
-        figure = figures.reliability_diagram(table, title="Calibration: people's share per bin of model P(A)")
-        figure = figure.opts(hv.opts.Overlay(responsive=True, height=300, legend_position="right"),
-                             hv.opts.Curve(tools=["hover"]), hv.opts.Scatter(tools=["hover"]),
-                             hv.opts.Bars(responsive=True, height=200, tools=["hover"], xrotation=45))
-        return pn.pane.HoloViews(figure, sizing_mode="stretch_width")
+        diagram, counts = figures.reliability_diagram(table, title="Calibration (reliability diagram)")
+        diagram = diagram.opts(hv.opts.Overlay(responsive=True, height=320, legend_position="right"),
+                               hv.opts.Curve(tools=["hover"]), hv.opts.Scatter(tools=["hover"]))
+        counts = counts.opts(responsive=True, height=220, tools=["hover"], xrotation=45, multi_level=False,
+                             color="model", cmap=list(figures.PALETTE), show_legend=True, legend_position="right")
+        return pn.Column(pn.pane.HoloViews(diagram, sizing_mode="stretch_width"),
+                         pn.pane.HoloViews(counts, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
     @param.depends("difference", "verdict_text")
     def difference_view(self):
