@@ -133,11 +133,12 @@ def test_undo_takes_back_the_last_tag_after_the_view_moved_on(ratings, store):
     assert tagger.item_id not in (first, second)  # the view has moved on twice
     tagger.undo()  # takes back the tag on the second item, and shows it again
     assert store.current_tags()[["item_id", "value"]].values.tolist() == [[first, "manifest"]]
-    assert tagger.item_id == second and "Undone" in tagger.message
+    assert tagger.item_id == second and "Undone" in tagger.message and tagger._alert.alert_type == "success"
     tagger.undo()  # and then the one before it
     assert store.current_tags().empty and tagger.item_id == first
     tagger.undo()
     assert "Nothing to undo" in tagger.message and len(store.tag_history()) == 4  # append-only: 2 tags, 2 undos
+    assert tagger._alert.alert_type == "warning"
 
 
 def test_undo_leaves_another_taggers_tags_alone(ratings, store):

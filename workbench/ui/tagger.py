@@ -338,6 +338,7 @@ class Tagger(pn.viewable.Viewer):
         self._build_buttons()
 
     def _on_message(self, event) -> None:
+        self._alert.alert_type = "success" if event.new.startswith("Undone") else "warning"  # a done Undo is no warning
         self._alert.object = event.new
         self._alert.visible = bool(event.new)
 
