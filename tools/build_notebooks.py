@@ -149,7 +149,7 @@ print(by_split[["split", "value", "ci_low", "ci_high", "n_items"]].round(3).to_s
 by_rater = workbench.reliability(ratings, resample="raters", n_boot=200, seed=0)
 print(by_rater[["value", "ci_low", "ci_high", "resample"]].round(3).to_string(index=False))"""),
     ("md", """The same per-slice values as a figure: a dot per slice with its 95 % interval, the line at alpha over all
-items (`workbench.ui.figures.intervals` draws the same figure in the app and the report):"""),
+items (`workbench.ui.figures.intervals`, the figure the HTML report draws too):"""),
     ("code", """from workbench.ui.figures import intervals
 
 by_age = workbench.reliability(ratings, by="age_band", n_boot=500, seed=0)
@@ -700,7 +700,8 @@ strict JSON (trailing commas): it is read, with a warning that names it."""),
         warnings.simplefilter("always")
         nli_train = read_lewidi(DATA / "lewidi_2025/VariErrNLI_train.json.gz", meta)
         nli = read_lewidi(DATA / "lewidi_2025/VariErrNLI_dev.json.gz", meta)
-    print(sorted({str(w.message) for w in caught}))
+    for message in sorted({str(w.message) for w in caught}):
+        print(f"warning while reading: {message}")
     for r in (hs, ar, nli):
         print(f"{r.meta['dataset']:<26} {r.n_items:>4} items {r.n_raters:>3} annotators {r.n_ratings:>5} ratings  "
               f"{r.level}, categories {r.categories}")
