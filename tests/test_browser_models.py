@@ -5,6 +5,19 @@ from browser import needs_chromium, open_page, served
 
 pytestmark = needs_chromium
 
+#: The nearest ancestor (across shadow roots) narrower than its content: its tag, overflow-x and widths; null if none.
+CLIPPING_ANCESTOR = """(element) => {
+  let node = element.parentNode;
+  while (node) {
+    if (node instanceof ShadowRoot) { node = node.host; continue; }
+    if (node.nodeType === 1 && node.scrollWidth > node.clientWidth + 1) {
+      return {tag: node.tagName, overflowX: getComputedStyle(node).overflowX, scrollWidth: node.scrollWidth, clientWidth: node.clientWidth};
+    }
+    node = node.parentNode;
+  }
+  return null;
+}"""
+
 
 @pytest.fixture(scope="module")
 def served_models(tmp_path_factory):
@@ -30,6 +43,13 @@ def test_pick_two_models_and_compare(served_models):
             page.locator("th", has_text=header).first.wait_for(timeout=10_000)
         page.locator("td", has_text="rm-2").first.wait_for(timeout=10_000)
         assert page.get_by_text("all: rm-1 agrees with people better").count() >= 1
+        # the table is wider than its column: whatever clips it must scroll, so the last metrics can be reached
+        header = page.locator("th", has_text="alpha_with_model").first
+        clipper = header.evaluate(CLIPPING_ANCESTOR)
+        assert clipper is not None and clipper["overflowX"] in ("auto", "scroll"), clipper
+        header.scroll_into_view_if_needed()
+        box = header.bounding_box()
+        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= page.viewport_size["width"], box
         assert not errors, errors
 
 

@@ -72,3 +72,28 @@ def test_two_taggers_see_each_others_tags_without_a_reload(served_study):
         other.get_by_text(f"{tagged} / 200").first.wait_for(timeout=10_000)
         assert store.tag_history()["tagger"].iloc[-1] == "cy"
         assert not errors, errors
+
+
+def test_undo_right_after_a_tag_takes_it_back(served_study):
+    """A tag moves the view to the next item; Undo there still takes back that tag and shows its item again."""
+    url, store = served_study
+    with open_page(url) as (page, errors):
+        page.get_by_text("Tag", exact=True).first.click()
+        name = page.get_by_placeholder("who is tagging")
+        name.fill("eve")
+        name.press("Enter")
+        page.get_by_text("(0 by you)").first.wait_for(timeout=30_000)
+        rows = len(store.tag_history())
+        page.get_by_role("button", name="2 · latent_pattern").click()
+        history = _wait_for_rows(store, rows + 1)
+        tagged = history["item_id"].iloc[-1]
+        page.get_by_text("(1 by you)").first.wait_for(timeout=10_000)  # and the view has moved on
+        page.get_by_role("button", name="Undo").click()
+        history = _wait_for_rows(store, rows + 2)
+        assert history[["item_id", "tagger", "action"]].iloc[-1].tolist() == [tagged, "eve", "remove"]
+        mine = store.current_tags("subjectivity", per_tagger=True)
+        assert (mine["tagger"] == "eve").sum() == 0
+        page.get_by_text("(0 by you)").first.wait_for(timeout=10_000)
+        page.get_by_text(f"Undone: your last tag on item {tagged}").first.wait_for(timeout=10_000)
+        page.get_by_text(f"· {tagged}").first.wait_for(timeout=10_000)  # its item is shown again
+        assert not errors, errors

@@ -66,3 +66,40 @@ def test_train_and_score_a_checkpoint_in_the_background(study, tmp_path):
     view.checkpoint = "tiny-bert"
     view.score_checkpoint(wait=True)
     assert ", 0 truncated" in view.status and " 0 from the cache" not in view.status
+
+
+def test_figures_have_titles_axis_labels_and_intervals(study):
+    import holoviews as hv
+
+    view = ModelComparison(ratings=study.ratings, scores=study.scores, n_boot=50)
+    assert view.forest_view().object == ""  # nothing drawn before a comparison: no empty axes
+    view.param.update(selected=["rm-1", "rm-4"], by="split", metric="accuracy")
+    view.compare(wait=True)
+    forest = view.forest_view().object
+    options = forest.opts.get().kwargs
+    assert options["title"] == "accuracy per split and model (95 % interval)"
+    assert options["ylabel"].startswith("accuracy (share of pairs")  # the value axis (the plot is turned sideways)
+    bars = [element for element in forest if isinstance(element, hv.ErrorBars)]
+    assert sum(len(b) for b in bars) == len(view.table)  # one interval per slice and model
+    hv.render(forest, backend="bokeh")
+    diagram, counts = (pane.object for pane in view.calibration_view().objects)
+    assert diagram.opts.get().kwargs["title"].startswith("Calibration")
+    assert counts.opts.get().kwargs["ylabel"] == "items in the bin (count)"
+    assert counts.dframe().groupby("model")["n_items"].sum().to_dict() == {"rm-1": study.ratings.n_items, "rm-4": study.ratings.n_items}
+    hv.render(diagram, backend="bokeh"), hv.render(counts, backend="bokeh")
+
+
+def test_a_metric_with_nothing_to_draw_is_a_sentence(study):
+    view = ModelComparison(ratings=study.ratings, scores=study.scores, n_boot=20)
+    view.param.update(selected=["rm-1"], metric="accuracy")
+    view.compare(wait=True)
+    view.table = view.table.assign(accuracy=float("nan"))
+    assert view.forest_view().object.startswith("*No accuracy to draw")
+
+
+def test_wide_tables_scroll_sideways(study):
+    view = ModelComparison(ratings=study.ratings, scores=study.scores, n_boot=20)
+    view.param.update(selected=["rm-1", "rm-2"])
+    view.compare(wait=True)
+    table = view.metrics_view().objects[1]
+    assert "overflow-x: auto" in table.object and "alpha_with_model" in table.object

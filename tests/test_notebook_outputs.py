@@ -7,6 +7,7 @@ and records them in each notebook, and this test keeps the three in step.
 """
 
 import importlib.util
+import re
 import json
 from pathlib import Path
 
@@ -44,3 +45,42 @@ def test_installed_stack_is_the_pinned_one():
     installed, pins = build_notebooks.installed_stack(), build_notebooks.pinned()
     differ = {name: (version, pins.get(name)) for name, version in installed.items() if pins.get(name) != version}
     assert not differ, f"installed vs pinned {differ}: install with `pip install -e '.[test]' -c constraints.txt`"
+
+
+#: Text that cites the internal methods spec (its file or its section numbers), which users do not have.
+SPEC_CITATION = re.compile(r"methods\.md|\bM\d+(\.\d+)*\b|methods spec|the spec's")
+
+
+def _cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def _texts(cell):
+    """The cell's source and the text of its stored outputs."""
+    yield "".join(cell["source"])
+    for output in cell.get("outputs", []):
+        yield "".join(output.get("text", ""))
+        for kind in ("text/plain", "text/markdown", "text/html"):
+            yield "".join(output.get("data", {}).get(kind, ""))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_nbval_markers_are_tags_not_visible_comments(path):
+    cells = _cells(path)
+    visible = [k for k, cell in enumerate(cells) if "NBVAL" in "".join(cell["source"]).upper()]
+    assert not visible, f"{path.name}: cells {visible} show an NBVAL comment; put it in the cell's metadata tags"
+    tagged = [k for k, cell in enumerate(cells) if build_notebooks.CHECK_TAG in cell.get("metadata", {}).get("tags", [])]
+    checked = [k for k, (kind, source) in enumerate(build_notebooks.NOTEBOOKS[path.name]) if source.startswith(build_notebooks.CHECK)]
+    assert tagged == checked, f"{path.name}: cells {checked} are checked in the build tool, cells {tagged} are tagged: rebuild it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_text_cites_the_internal_spec(path):
+    found = [(k, match.group(0)) for k, cell in enumerate(_cells(path)) for text in _texts(cell)
+             for match in SPEC_CITATION.finditer(text)]
+    assert not found, f"{path.name}: cites the internal spec {found}; cite the paper or docs/METHODS.md instead"
+
+
+def test_the_spec_pattern_finds_what_it_must():
+    assert all(SPEC_CITATION.search(t) for t in ["Methods: `methods.md` M1.2.", "(M3)", "P(A) (M5.5)", "xRR (M6)"])
+    assert not any(SPEC_CITATION.search(t) for t in ["docs/METHODS.md", "Mistral 7B", "M&M", "n = 1M ratings"])

@@ -1,5 +1,8 @@
 """The Tagger component without a browser: set parameters, click buttons, read the store."""
 
+import re
+
+import pandas as pd
 import pytest
 
 import workbench
@@ -68,10 +71,12 @@ def test_multi_choice_clicks_toggle_and_stay(ratings, store):
     assert store.current_tags("unreliability_source")["value"].tolist() == ["both_harmful"]
 
 
-def test_scheme_switch_rebuilds_numbered_buttons(ratings, store):
+def test_scheme_switch_rebuilds_the_buttons(ratings, store):
     tagger = workbench.Tagger(ratings=ratings, store=store, tagger="ana")
     tagger.scheme = "plurality"
-    assert [row.objects[0].label for row in tagger._buttons.objects] == ["1 · single_correct", "2 · multiple_correct"]
+    # outside a served page (a notebook, here) the number keys do nothing, so neither the labels nor the text offer them
+    assert [row.objects[0].label for row in tagger._buttons.objects] == ["single_correct", "multiple_correct"]
+    assert "keys" not in tagger._description.object
     item = tagger.item_id
     _click(tagger, "multiple_correct")
     assert store.current_tags()[["item_id", "scheme", "value"]].values.tolist() == [[item, "plurality", "multiple_correct"]]
@@ -117,3 +122,55 @@ def test_a_tagger_for_a_replaced_data_set_stops_listening(ratings, store):
     _click(new, "manifest")
     workspace.tags_changed()
     assert old._progress_text.object == before and "**1 / 10**" in new._progress_text.object
+
+
+def test_undo_takes_back_the_last_tag_after_the_view_moved_on(ratings, store):
+    tagger = workbench.Tagger(ratings=ratings, store=store, tagger="ana")
+    first = tagger.item_id
+    _click(tagger, "manifest")
+    second = tagger.item_id
+    _click(tagger, "latent_pattern")
+    assert tagger.item_id not in (first, second)  # the view has moved on twice
+    tagger.undo()  # takes back the tag on the second item, and shows it again
+    assert store.current_tags()[["item_id", "value"]].values.tolist() == [[first, "manifest"]]
+    assert tagger.item_id == second and "Undone" in tagger.message and tagger._alert.alert_type == "success"
+    tagger.undo()  # and then the one before it
+    assert store.current_tags().empty and tagger.item_id == first
+    tagger.undo()
+    assert "Nothing to undo" in tagger.message and len(store.tag_history()) == 4  # append-only: 2 tags, 2 undos
+    assert tagger._alert.alert_type == "warning"
+
+
+def test_undo_leaves_another_taggers_tags_alone(ratings, store):
+    tagger = workbench.Tagger(ratings=ratings, store=store, tagger="ana")
+    _click(tagger, "manifest")
+    tagger.tagger = "ben"
+    tagger.undo()
+    assert "Nothing to undo" in tagger.message and store.current_tags()["tagger"].tolist() == ["ana"]
+
+
+def test_current_tags_show_minutes_and_no_none(ratings, store):
+    tagger = workbench.Tagger(ratings=ratings, store=store, tagger="ana")
+    item = tagger.item_id
+    _click(tagger, "manifest")
+    tagger.previous()
+    assert tagger.item_id == item
+    shown = tagger._current.object
+    assert shown["note"].tolist() == ["—"]
+    assert shown.columns.tolist() == ["tagger", "value", "note", "time (UTC)"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", shown["time (UTC)"].iloc[0])
+
+
+def test_ids_and_item_columns_read_as_in_the_data(store):
+    # ConvAbuse's conv_id is written 27941.0 in its CSV and kept as text: it reads 27941 in the Tagger
+    frame = pd.DataFrame({"item_id": [7, 7, 7], "rater_id": ["a", "b", "c"], "label": ["A", "B", "B"],
+                          "conv_id": ["27941.0"] * 3, "user": ["hello"] * 3})
+    ratings = workbench.Ratings.from_frame(frame, item_columns=["conv_id", "user"])
+    tagger = workbench.Tagger(ratings=ratings, store=store, tagger="ana")
+    assert "`7`" in tagger._header.object
+    # the normalised entropy, in words: 1 B of 3 is not an even split
+    assert "label entropy 0.92 (normalised: 0 = all raters agree, 1 = an even split)" in tagger._header.object
+    shown = {pane.objects[0].object: pane.objects[1].object for pane in tagger._text.objects}
+    assert shown["**conv_id**"].endswith(">27941</div>") and shown["**user**"].endswith(">hello</div>")
+    tagger.param.update(strategy="random")
+    assert "random order" in tagger._header.object

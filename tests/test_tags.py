@@ -92,7 +92,7 @@ def test_tags_slice_reliability_like_any_item_column(study, store):
 
 def test_entropy_queue_puts_untagged_and_disputed_items_first(study, store):
     ratings = study.ratings
-    entropy = workbench.entropy(ratings.label_counts())
+    entropy = workbench.entropy(ratings.label_counts(), normalize=True)
     most = entropy.idxmax()
     store.add_tag(most, "subjectivity", "latent_projective", tagger="ana")
     queue = workbench.tag_queue(ratings, store, "subjectivity")
@@ -196,3 +196,12 @@ def test_tagger_agreement_without_shared_items(store):
     store.add_tag("q1", "subjectivity", "manifest", tagger="ana")
     row = workbench.tagger_agreement(store, "subjectivity").iloc[0]
     assert np.isnan(row["alpha"]) and row["note"] == "no item has tags from two or more taggers"
+
+
+def test_entropy_queue_scores_are_normalised_like_the_explorer(tmp_path):
+    """Three categories: an even three-way split scores 1 (bits would give log2(3) = 1.585), unanimity 0."""
+    ratings = workbench.Ratings.from_matrix([["A", "B", "C"], ["A", "A", "A"], ["A", "A", "B"]])  # raters × items
+    queue = workbench.tag_queue(ratings, workbench.Store(tmp_path / "p.sqlite"), "subjectivity").set_index("item_id")
+    assert queue.loc["2", "score"] == pytest.approx(1.0)
+    assert queue.loc["0", "score"] == pytest.approx(0.0)
+    assert queue.loc["1", "score"] == pytest.approx(workbench.entropy([2, 1]) / np.log2(3))

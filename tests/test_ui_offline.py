@@ -39,3 +39,30 @@ def test_stylesheets_outside_panel_dist_are_left_alone():
 
     assert _data_url("../package.json") is None and _data_url("css/no-such-file.css") is None
     assert _data_url("css/markdown.css").startswith("data:text/css;base64,")
+
+
+def test_the_holoviews_extension_skips_the_notebook_archive_and_nbformat_imports_after():
+    """HoloViews' notebook extension imports nbformat only for ``hv.archive``; that import was most of a notebook's
+    first cell. Inside the block it fails as the extension expects; after it nbformat imports as usual."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from workbench.ui import resources\n"
+        "assert 'nbformat' not in sys.modules, 'importing the workbench UI imported nbformat'\n"
+        "with resources._without_notebook_archive():\n"
+        "    try:\n"
+        "        import nbformat\n"
+        "        print('imported')\n"
+        "    except ImportError:\n"
+        "        print('skipped')\n"
+        "import nbformat\n"
+        "print(nbformat.__name__)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["skipped", "nbformat"]

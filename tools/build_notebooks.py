@@ -21,7 +21,10 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Marks a code cell whose printed output nbval compares (write ``CHECK + source``). The build strips it from
+#: the source and puts nbval's tag in the cell's metadata instead, so readers never see the marker.
 CHECK = "# NBVAL_CHECK_OUTPUT\n"
+CHECK_TAG = "nbval-check-output"
 #: Packages whose versions change checked outputs; each is pinned in constraints.txt.
 OUTPUT_STACK = ("numpy", "pandas", "scipy", "torch")
 
@@ -108,7 +111,8 @@ AGREEMENT = [
 
 Krippendorff's alpha, Cohen's and Fleiss' kappa, Gwet's AC1/AC2, Scott's pi, Brennan–Prediger,
 Conger's kappa, the ICC and percent agreement, computed exactly in torch from per-item statistics,
-with bootstrap intervals and per-slice values; and per-rater diagnostics. Methods: `methods.md` M1.2."""),
+with bootstrap intervals and per-slice values; and per-rater diagnostics. What each coefficient assumes
+and where it comes from: `docs/METHODS.md` ("Agreement") and the docstrings (`help(workbench.reliability)`)."""),
     ("code", PANEL_SETUP),
     ("code", """import numpy as np
 import krippendorff
@@ -126,7 +130,7 @@ data[rng.random(data.shape) < 0.4] = np.nan  # and skip 40 % of the units
 for level in ["nominal", "ordinal", "interval", "ratio"]:
     ours = workbench.krippendorff_alpha(data, level_of_measurement=level)
     theirs = krippendorff.alpha(data, level_of_measurement=level)
-    print(f"{level:<9} {ours:.6f}  same as krippendorff: {abs(ours - theirs) < 1e-12}")"""),
+    print(f"{level:<9} {ours:.6f}  " + ("the same as krippendorff.alpha" if abs(ours - theirs) < 1e-12 else f"krippendorff.alpha gives {theirs:.6f}"))"""),
     ("md", """## Undefined is NaN with a reason, never 1.0
 
 With one rater per item nothing can be paired; with identical labels there is no expected
@@ -144,6 +148,16 @@ resample items by default, or raters on request:"""),
 print(by_split[["split", "value", "ci_low", "ci_high", "n_items"]].round(3).to_string(index=False))
 by_rater = workbench.reliability(ratings, resample="raters", n_boot=200, seed=0)
 print(by_rater[["value", "ci_low", "ci_high", "resample"]].round(3).to_string(index=False))"""),
+    ("md", """The same per-slice values as a figure: a dot per slice with its 95 % interval, the line at alpha over all
+items (`workbench.ui.figures.intervals`, the figure the HTML report draws too):"""),
+    ("code", """from workbench.ui.figures import intervals
+
+by_age = workbench.reliability(ratings, by="age_band", n_boot=500, seed=0)
+everyone = workbench.reliability(ratings, ci=None)["value"].iloc[0]
+(intervals(by_split, "split", title="Alpha per split (95 % interval)", xlabel="split",
+           ylabel="Krippendorff's alpha", reference=everyone).opts(width=380, height=320)
+ + intervals(by_age, "age_band", title="Alpha per age band (95 % interval)", xlabel="age band of the raters",
+             ylabel="Krippendorff's alpha", reference=everyone).opts(width=380, height=320))"""),
     ("md", """## Other coefficients, on the same path
 
 Gwet's AC1/AC2, Fleiss' kappa, Scott's pi, Brennan–Prediger, Conger's kappa and (for numeric
@@ -183,7 +197,8 @@ print(raters["alpha_change"].groupby(inattentive).mean().mul(1000).round(2).rena
 
 ## Disagreement as signal
 
-The demo study knows each item's subjectivity class (M1.1). Agreement falls from manifest to
+The demo study knows each item's subjectivity class (manifest, latent pattern or latent projective
+content, after Potter & Levine-Donnerstein 1999). Agreement falls from manifest to
 latent-projective content — and on latent-projective items the youngest raters agree *among
 themselves* more than everyone does together, because their preferences were planted to differ:"""),
     ("code", CHECK + """classes = study.truth["items"]["subjectivity"]
@@ -212,7 +227,8 @@ print(table.groupby("subjectivity")[["entropy_bits", "agreement"]].mean().round(
 TAGGING = [
     ("md", """# Tagging: subjectivity classes as data, agreement among taggers, tags as slices
 
-Whether disagreement is noise or signal depends on the item (`methods.md` M1.1): on *manifest*
+Whether disagreement is noise or signal depends on the item (Potter & Levine-Donnerstein 1999; see
+`docs/METHODS.md`, "Disagreement as signal"): on *manifest*
 content it is noise, on *latent-projective* content it is the finding. The workbench does not infer
 the class: researchers tag it. Tags live in a project store as an append-only history, so nothing a
 tagger writes is ever lost, and every analysis can slice by them."""),
@@ -229,7 +245,7 @@ for name, scheme in store.schemes().items():
     print(f"{name:<22} {'multi' if scheme.multi else 'single'}  {', '.join(scheme.values)}")"""),
     ("md", """## Schemes are data
 
-The four built-in schemes come with one-line definitions from the methods spec. A project's own
+The four built-in schemes come with one-line definitions (`docs/METHODS.md` says where each comes from). A project's own
 taxonomy is a YAML or JSON file (or a dict) registered in the store, so it travels with the tags:"""),
     ("code", CHECK + """store.add_scheme({
     "name": "ambiguity",
@@ -291,11 +307,12 @@ the same file twice adds nothing the second time, and unknown items, schemes or 
 with the rows at fault:"""),
     ("code", CHECK + """path = store.export_tags(Path(tempfile.mkdtemp()) / "tags.csv")
 other = workbench.Store(Path(tempfile.mkdtemp()) / "other.sqlite")
-print(other.import_tags(path, items=ratings), other.import_tags(path, items=ratings))"""),
+first, second = other.import_tags(path, items=ratings), other.import_tags(path, items=ratings)
+print(f"first import: {first} tag rows added; the same file again: {second} added")"""),
     ("md", """## The Tag tab, inline
 
 The component the app serves (`workbench serve --store project.sqlite`) works here too. Each click
-is written to the store at once; number keys 1–9 pick a value in the served app."""),
+is written to the store at once, and **Undo** takes back this tagger's last tag, wherever the queue has moved."""),
     ("code", """workbench.Tagger(ratings=ratings, store=store, scheme="subjectivity", tagger="you")"""),
 ]
 
@@ -304,10 +321,11 @@ REWARD_MODELS = [
 
 Which reward model agrees with people better, on which kind of item, and how sure are we? On the
 demo study we train three small reward models in the workbench — on the raw labels, on cleaned
-labels, and with the disagreement margin of Padmakumar et al. (methods.md M5) — score them and the
+labels, and with the disagreement margin of Padmakumar et al. (2024; `docs/METHODS.md`) — score them and the
 study's committee, and compare each with the people per **plurality × distinguishability** category,
 with bootstrap intervals. A tiny local transformer checkpoint goes through `score_pairs` at the end.
 Everything runs offline on a CPU; nothing is downloaded."""),
+    ("code", PANEL_SETUP),
     ("code", CHECK + """import numpy as np
 import workbench
 
@@ -339,11 +357,11 @@ study's committee of five simulated reward models comes with the data; we keep t
 scores = {name: workbench.score_pairs(model, pairs) for name, model in models.items()}
 committee = study.scores[study.scores["model"].isin(["rm-1", "rm-5"])]
 scores.update({name: group for name, group in committee.groupby("model")})
-sorted(scores)"""),
+print(f"{len(pairs)} held-out pairs scored by {len(scores)} models: {', '.join(sorted(scores))}")"""),
     ("md", """## Per category, with intervals
 
 Accuracy against the people's majority, Pearson r and mean L1 between the model's and the people's
-P(A) (M5.5), with 95 % intervals from 300 bootstrap resamples of items within each category:"""),
+P(A) (`help(workbench.compare_models)` lists every metric), with 95 % intervals from 300 bootstrap resamples of items within each category:"""),
     ("code", CHECK + """table = workbench.compare_models(test, scores, by=["plurality", "distinguishability"], n_boot=300, seed=0)
 category = "plurality × distinguishability"
 shown = table[table["model"].isin(["raw", "margin", "rm-1"])]
@@ -352,6 +370,14 @@ for _, row in shown.iterrows():
           f"acc {row['accuracy']:.2f} [{row['accuracy_low']:.2f}, {row['accuracy_high']:.2f}]  "
           f"r {row['pearson_r']:.2f} [{row['pearson_r_low']:.2f}, {row['pearson_r_high']:.2f}]  "
           f"L1 {row['mean_l1']:.2f}")"""),
+    ("md", """The same table as forest plots: one row per category and model, the dot the metric and the whisker its
+95 % interval (`workbench.ui.figures.forest`, the figure of the Models tab and the report):"""),
+    ("code", """from workbench.ui.figures import forest
+
+(forest(shown, category, value="accuracy", low="accuracy_low", high="accuracy_high", ylabel="category · model",
+        title="Accuracy against the people's majority (95 % interval)", xlabel="accuracy (share of pairs)").opts(width=460, height=420)
+ + forest(shown, category, value="pearson_r", low="pearson_r_low", high="pearson_r_high", ylabel="category · model",
+          title="Pearson r with the people's P(A) (95 % interval)", xlabel="Pearson r").opts(width=460, height=420))"""),
     ("md", """## Is the margin model better aligned, and how sure are we?
 
 `compare_two` resamples the same items for both models, so the interval is that of the difference
@@ -395,18 +421,19 @@ CLEANING = [
     ("md", """# Cleaning: committee groups, attentive users, recipes with provenance
 
 Cleaning rules change labels; this notebook shows what each rule does before anyone trusts it.
-On the demo study: a reward-model committee sorts pairs into agreement groups (`methods.md` M4),
-an EM estimates each user's attentiveness from comparison-mode labels (M3), and a source-aware
-recipe flips and drops ratings — with one provenance row per input rating, and agreement before
-and after each rule. Details the papers leave open (cut-offs, tie handling, the EM's exact model)
-are parameters with the spec's defaults."""),
+On the demo study: a reward-model committee sorts pairs into agreement groups (Yeh et al. 2024),
+an EM estimates each user's attentiveness from comparison-mode labels (after Cai & Li 2025), and a
+source-aware recipe flips and drops ratings — with one provenance row per input rating, and agreement
+before and after each rule. Details the papers leave open (cut-offs, tie handling, the EM's exact model)
+are parameters with stated defaults: `docs/METHODS.md` ("Cleaning") and `help(workbench.committee_groups)`,
+`help(workbench.fit_attentiveness)`."""),
     ("code", """import numpy as np
 import pandas as pd
 import workbench
 
 study = workbench.simulate_study(seed=0)
 ratings = study.ratings"""),
-    ("md", """## Committee agreement groups (M4)
+    ("md", """## Committee agreement groups
 
 `study.scores` holds five simulated reward models' scores for both responses of every pair. A
 member agrees with the people when it prefers the side the human majority chose; the share of
@@ -417,18 +444,19 @@ print(f"pairs in Low/No agreement: {groups['committee_group'].isin(['NoAgree', '
     ("md", """Where the committee and the people disagree, the people usually disagree among themselves too:"""),
     ("code", CHECK + """spread = ratings.pairs()["p_a"].sub(0.5).abs()
 print(spread.groupby(groups["committee_group"], observed=True).mean().round(3).to_string())"""),
-    ("md", """## Attentive users (M3)
+    ("md", """## Attentive users
 
 Each rater compared a stronger and a weaker model's responses, in random order. The EM estimates
 each user's attentiveness η from how often they picked the stronger model; μ (how often the
 stronger model is truly better) is estimated under its Beta(8, 2) prior. The objective never
 decreases:"""),
     ("code", CHECK + """fit = workbench.fit_attentiveness(ratings, "model-strong")
-print(f"mu = {fit.mu:.3f} (estimated), {fit.n_iter} EM iterations, objective never decreased: "
-      f"{bool((fit.objective.diff().dropna() >= -1e-9).all())}")"""),
+never_decreased = bool((fit.objective.diff().dropna() >= -1e-9).all())
+print(f"mu = {fit.mu:.3f} (estimated) after {fit.n_iter} EM iterations; "
+      + ("the objective never decreased." if never_decreased else "the objective DECREASED at some step."))"""),
     ("md", """Does it find the users the simulation made inattentive? The AUC says how well η̂ ranks them
 below the attentive ones. With the Beta(8, 2) prior on η every estimate is pulled towards 0.8, so
-a threshold must be set together with the prior (M3); without it the estimates spread out. The
+a threshold must be set together with the prior; without it the estimates spread out. The
 demo's attentive raters pick the stronger model only about 60 % of the time (μ = 0.7, and many
 pairs are hard to call), so 200 comparisons per user rank users well but misplace some:"""),
     ("code", CHECK + """truth = study.truth["raters"]
@@ -465,7 +493,8 @@ dropped_users = provenance.loc[provenance["rule"].astype(str).str.startswith("3.
 print(f"users dropped: {len(dropped_users)}, of them planted inattentive: {truth.loc[dropped_users, 'inattentive'].sum()}")"""),
     ("md", """Every input rating has a provenance row; the input is untouched:"""),
     ("code", CHECK + """print(provenance[provenance["action"] != "keep"].head().to_string(index=False))
-print(ratings.n_ratings == len(provenance), "committee_group" in ratings.items.columns)"""),
+print(f"{len(provenance)} provenance rows for {ratings.n_ratings} input ratings; "
+      + ("the input gained no columns." if "committee_group" not in ratings.items.columns else "the input was changed!"))"""),
     ("md", """## What each rule does to agreement
 
 Per rule: ratings flipped and dropped, and Krippendorff's alpha before and after it with 95 %
@@ -497,7 +526,9 @@ DISAGREEMENT = [
 The demo study plants a split: on part of the latent-projective items the youngest raters (18–34)
 prefer the other response. This notebook finds those items from the ratings alone, tests whether
 the split is more than noise, measures how well the groups agree with each other, and plans how
-many raters a study needs. Methods: `methods.md` M1.3 (convergence), M1.4 (JSD), M6 (xRR)."""),
+many raters a study needs. What each measure means and where it comes from: `docs/METHODS.md`
+("Disagreement as signal") and the docstrings, e.g. `help(workbench.cross_reliability)`."""),
+    ("code", PANEL_SETUP),
     ("code", """import os
 from pathlib import Path
 
@@ -528,6 +559,16 @@ for k in (25, 50, 100, 200):
     print(f"top {k:>3} by JSD: planted {top['planted'].mean():.2f}, group 18-34 {(top['group'] == '18-34').mean():.2f}")
 significant = table[table["q_value"] < 0.05]
 print(f"q < 0.05: {len(significant)} items" + (f", {significant['planted'].mean():.2f} of them planted" if len(significant) else ""))"""),
+    ("md", """Part of the reason is arithmetic. A permutation p-value is never below 1/(B + 1) with B permutations, and
+Benjamini–Hochberg multiplies an item's p by the number of tested items over its rank, so with few permutations no
+single item can reach a small q, however strong its split:"""),
+    ("code", CHECK + """n_tested, n_perm = int(table["p_value"].notna().sum()), 1000
+floor = n_tested / (n_perm + 1)
+needed = int(np.ceil(n_tested / 0.05)) - 1
+print(f"With {n_perm:,} permutations the smallest p is 1/{n_perm + 1:,}; over {n_tested:,} tested items the smallest q "
+      f"one item can reach is {n_tested:,}/{n_perm + 1:,} = {floor:.2f}" + (", so q stays at 1" if floor >= 1 else "")
+      + " (lower only when many items share the smallest p).")
+print(f"Use at least {needed:,} permutations to flag a single item at q < 0.05 (B + 1 ≥ 20 × the tested items).")"""),
     ("md", """A sharper question has more power. Asking only "do the 18–34s differ from everyone else?" (a
 two-group rater column added with `with_columns`) compares one JSD per item instead of the largest
 of three, and 2,000 permutations let Benjamini–Hochberg reach single items:"""),
@@ -538,18 +579,29 @@ print(f"young vs the rest: {len(found)} items with q < 0.05, {planted.loc[found[
       f"(overall p = {focused.attrs['overall']['p_value']:.4f})")"""),
     ("md", """## Do the groups agree with each other?
 
-Cross-replication reliability (M6) compares agreement *between* two groups with agreement *within*
+Cross-replication reliability (Wong, Paritosh & Aroyo 2021) compares agreement *between* two groups with agreement *within*
 each: `xrr = kappa_x / sqrt(alpha_a · alpha_b)` is near 1 when the groups see the items alike.
 On the planted items the young raters agree among themselves but not with the others:"""),
-    ("code", CHECK + """for name, items in [("planted items", planted.index[planted]), ("all other items", planted.index[~planted])]:
-    cross = workbench.cross_reliability(ratings.subset(items=items), by="age_band", n_boot=500, seed=0)
+    ("code", CHECK + """crosses = {}
+for name, items in [("planted items", planted.index[planted]), ("all other items", planted.index[~planted])]:
+    crosses[name] = cross = workbench.cross_reliability(ratings.subset(items=items), by="age_band", n_boot=500, seed=0)
     print(name)
     print(cross[["group_a", "group_b", "n_items", "kappa_x", "alpha_a", "alpha_b", "xrr", "xrr_ci_low", "xrr_ci_high"]]
           .round(3).to_string(index=False))"""),
+    ("md", """As heatmaps: xRR for each pair of age bands, each band's own alpha on the diagonal. An xRR near 1 means two
+groups agree with each other as much as each agrees within itself; well below 1 (the 18–34s against the rest on the
+planted items), they see those items differently. Above 1 — it happens on real data, e.g. small or internally noisy
+groups — the groups agree with each other *more* than within themselves: their own alphas are low, so read xRR
+together with the diagonal and the interval."""),
+    ("code", """from workbench.ui.figures import cross_agreement
+
+heatmaps = [cross_agreement(cross, title=f"xRR between age bands, {name} (diagonal: alpha within)", label="age band")
+             .opts(width=380, height=320) for name, cross in crosses.items()]
+heatmaps[0] + heatmaps[1]"""),
     ("md", """## How many raters are enough?
 
 Draw n of each item's 20 ratings without replacement and measure how far the subsample's label
-distribution is from the item's full distribution (M1.3). The mean falls roughly like 1/n for JSD
+distribution is from the item's full distribution. The mean falls roughly like 1/n for JSD
 (1/√n for total variation); the band is the 5–95 % range over items:"""),
     ("code", CHECK + """curve = workbench.convergence(ratings, [2, 3, 5, 8, 12, 20], n_draws=200, seed=0)
 print(curve.round(4).to_string(index=False))"""),
@@ -648,7 +700,8 @@ strict JSON (trailing commas): it is read, with a warning that names it."""),
         warnings.simplefilter("always")
         nli_train = read_lewidi(DATA / "lewidi_2025/VariErrNLI_train.json.gz", meta)
         nli = read_lewidi(DATA / "lewidi_2025/VariErrNLI_dev.json.gz", meta)
-    print(sorted({str(w.message) for w in caught}))
+    for message in sorted({str(w.message) for w in caught}):
+        print(f"warning while reading: {message}")
     for r in (hs, ar, nli):
         print(f"{r.meta['dataset']:<26} {r.n_items:>4} items {r.n_raters:>3} annotators {r.n_ratings:>5} ratings  "
               f"{r.level}, categories {r.categories}")
@@ -790,6 +843,15 @@ def _live_only(output) -> bool:
     return any(kind in data for kind in LIVE_ONLY) or data.get("text/html", "").startswith('<script type="esms-options">')
 
 
+def _cell(kind: str, source: str):
+    """A notebook cell; a code cell that starts with :data:`CHECK` gets nbval's tag instead of the visible comment."""
+    if kind == "md":
+        return nbformat.v4.new_markdown_cell(source)
+    if not source.startswith(CHECK):
+        return nbformat.v4.new_code_cell(source)
+    return nbformat.v4.new_code_cell(source[len(CHECK):], metadata={"tags": [CHECK_TAG]})
+
+
 def build(name: str, cells, execute: bool = True) -> Path:
     stack, pins = installed_stack(), pinned()
     if execute and any(pins.get(package) != version for package, version in stack.items()):
@@ -798,7 +860,7 @@ def build(name: str, cells, execute: bool = True) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["workbench"] = {"outputs_made_with": stack}
-    nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src) for kind, src in cells]
+    nb.cells = [_cell(kind, src) for kind, src in cells]
     if execute:
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
         for cell in nb.cells:

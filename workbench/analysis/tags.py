@@ -186,7 +186,8 @@ def tag_queue(ratings: Ratings, store: Store, scheme: str, *, strategy: str = "e
     Items not yet tagged in ``scheme`` (by ``tagger``, or by anyone when no tagger is given) come
     first, then the rest; within each, the highest ``score`` first (ties keep the data's order):
 
-    - ``"entropy"``: the entropy of the item's labels in bits (most disagreement first);
+    - ``"entropy"``: the normalised entropy of the item's labels (bits ÷ log₂ of the number of categories:
+      0 when all raters agree, 1 for an even split — the Explorer's convention; most disagreement first);
     - ``"divergence"``: how far the rater groups of ``by`` differ on the item (generalised
       Jensen–Shannon divergence among the groups' label distributions, bits);
     - ``"random"``: a seeded random score;
@@ -214,7 +215,7 @@ def tag_queue(ratings: Ratings, store: Store, scheme: str, *, strategy: str = "e
     states = states[states["item_id"].isin(items)]
     n_taggers = states.groupby("item_id").size().reindex(items, fill_value=0)
     if strategy == "entropy":
-        score = entropy(ratings.label_counts())
+        score = entropy(ratings.label_counts(), normalize=True)
     elif strategy == "divergence":
         score = _group_divergence(ratings, by)
     elif strategy == "random":

@@ -1,6 +1,6 @@
 """Tag schemes as data: a name, values with one-line definitions, single or multiple choice.
 
-The four built-ins carry their definitions from the methods spec (M1.1, M5.1, M4); a researcher's
+The four built-ins carry their definitions from the papers they come from (docs/METHODS.md); a researcher's
 own taxonomy is read from YAML or JSON with :func:`load_scheme` and registered in the store.
 """
 
@@ -151,7 +151,7 @@ BUILTIN_SCHEMES: dict[str, Scheme] = {
                 "latent_pattern": "A defined pattern that needs coder judgement; disagreement is mostly noise (majority, report agreement).",
                 "latent_projective": "The answer depends on the rater's own beliefs or experience; disagreement is signal (keep the distribution).",
             },
-            description="How much the answer depends on the rater (M1.1, Potter & Levine-Donnerstein).",
+            description="How much the answer depends on the rater (Potter & Levine-Donnerstein 1999).",
         ),
         Scheme(
             "plurality",
@@ -159,7 +159,7 @@ BUILTIN_SCHEMES: dict[str, Scheme] = {
                 "single_correct": "The prompt has one factually correct answer.",
                 "multiple_correct": "The prompt has many valid answers.",
             },
-            description="Plurality of responses to the prompt (M5.1).",
+            description="Plurality of responses to the prompt (Padmakumar et al. 2024).",
         ),
         Scheme(
             "distinguishability",
@@ -167,7 +167,7 @@ BUILTIN_SCHEMES: dict[str, Scheme] = {
                 "distinguishable": "The two responses differ in substance.",
                 "indistinguishable": "The two responses are essentially paraphrases or minor stylistic variants.",
             },
-            description="Whether the two responses can be told apart (M5.1).",
+            description="Whether the two responses can be told apart (Padmakumar et al. 2024).",
         ),
         Scheme(
             "unreliability_source",
@@ -180,7 +180,7 @@ BUILTIN_SCHEMES: dict[str, Scheme] = {
                 "both_misinformation": "Both responses contain misinformation.",
             },
             multi=True,
-            description="Why the preference label may be unreliable; several may apply (M4, six sources).",
+            description="Why the preference label may be unreliable; several may apply (the six sources of Yeh et al. 2024).",
         ),
     )
 }

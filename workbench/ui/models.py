@@ -3,7 +3,8 @@
 Models come from five places: scores already in the workspace or the store, the committee that comes
 with the data (the demo study's), local checkpoint folders (scored here with :func:`workbench.score_pairs`:
 a reward model, or a DPO policy with its reference), and small reward models trained here
-(:func:`workbench.train_reward_model`: raw labels, cleaned labels, with the M5 margin). A model trained
+(:func:`workbench.train_reward_model`: raw labels, cleaned labels, with the disagreement margin of
+Padmakumar et al. 2024). A model trained
 here is compared on items it did not see — 20 % of the items held out at random (seeded), or the items a
 split column does not mark ``train`` — unless in-sample evaluation is asked for, and its name says which.
 Scoring, training and bootstraps run off the request thread with a progress bar; every failure is a
@@ -30,6 +31,7 @@ from ..data.ratings import Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
 from ..kernels.model_metrics import METRICS
+from . import figures
 from .background import error_text, run_in_background
 from .workspace import Workspace
 
@@ -39,6 +41,23 @@ TRAINING = {"raw labels": None, "with disagreement margin": "disagreement"}
 SHOWN = ("accuracy", "pearson_r", "mean_l1", "brier", "jsd", "kappa", "alpha_with_model", "accuracy_unanimous",
          "accuracy_majority", "accuracy_split", "brier_soft", "ece", "length_bias_r", "split_uncertainty")
 HELD_OUT, BY_COLUMN, IN_SAMPLE = "held out: 20 % of items", "held out: items not marked 'train'", "in-sample (training pairs)"
+#: Axis labels with units for the forest plot of each metric.
+AXIS = {
+    "accuracy": "accuracy (share of pairs where the model picks the people's majority)",
+    "pearson_r": "Pearson r of model P(A) with the people's share (−1 to 1)",
+    "mean_l1": "mean |model P(A) − people's share| (0–1, lower is better)",
+    "brier": "Brier score against the majority (0–1, lower is better)",
+    "jsd": "Jensen–Shannon divergence to the people (bits, 0–1, lower is better)",
+    "kappa": "Cohen's kappa with the majority (−1 to 1)",
+    "alpha_with_model": "Krippendorff's alpha with the model as one more rater",
+    "accuracy_unanimous": "accuracy on unanimous pairs (share of pairs)",
+    "accuracy_majority": "accuracy on clear-majority pairs (share of pairs)",
+    "accuracy_split": "accuracy on split pairs (share of pairs)",
+    "brier_soft": "Brier score against the people's share (0–1, lower is better)",
+    "ece": "expected calibration error (0–1, lower is better)",
+    "length_bias_r": "r of reward margin with length difference (−1 to 1)",
+    "split_uncertainty": "model uncertainty on split pairs",
+}
 #: Share of items a model trained in the tab is evaluated on (never trained on) by default.
 TEST_SHARE = 0.2
 
@@ -95,6 +114,20 @@ def formatted_metrics(table: pd.DataFrame, by_label: str, evaluated_on: dict | N
             value = value + [f" [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else "" for lo, hi in zip(low, high)]
         out[metric] = value
     return out
+
+
+def scrolling_table(frame: pd.DataFrame) -> pn.pane.HTML:
+    """A table that keeps the page's width and scrolls sideways (a visible scrollbar) when its columns need more.
+
+    >>> "overflow-x: auto" in scrolling_table(pd.DataFrame({"a": [1]})).object
+    True
+    """
+    markup = frame.to_html(index=False, border=0, classes="workbench-table", na_rep="—")
+    return pn.pane.HTML(f"<div style='overflow-x: auto; max-width: 100%'>{markup}</div>", sizing_mode="stretch_width",
+                        stylesheets=[".workbench-table { border-collapse: collapse; white-space: nowrap; font-size: 0.9em }"
+                                     ".workbench-table th, .workbench-table td { padding: 2px 8px; text-align: right;"
+                                     " border-bottom: 1px solid #ddd }"
+                                     ".workbench-table th { position: sticky; top: 0; background: #f7f7f7 }"])
 
 
 class ModelComparison(pn.viewable.Viewer):
@@ -359,9 +392,25 @@ class ModelComparison(pn.viewable.Viewer):
         held = sorted(set(self.table["model"]) & set(self.evaluated_on))
         note = (" A model trained here is compared on the items in its \"evaluated on\" column; every model in the "
                 "table is compared on the items all of them scored.") if held else ""
-        return pn.Column(pn.pane.Markdown(f"*Metrics per model and slice, 95 % bootstrap intervals.*{note}"),
-                         pn.pane.DataFrame(shown, index=False, sizing_mode="stretch_width",
-                                           styles={"overflow-x": "auto"}), sizing_mode="stretch_width")
+        return pn.Column(pn.pane.Markdown(f"*Metrics per model and slice, 95 % bootstrap intervals (scroll sideways for "
+                                          f"every metric).*{note}", sizing_mode="stretch_width"),
+                         scrolling_table(shown), sizing_mode="stretch_width")
+
+    @param.depends("table", "metric")
+    def forest_view(self):
+        """The chosen metric per slice and model with its interval (a sentence until there is something to draw)."""
+        if self.table is None:
+            return pn.pane.Markdown("")
+        metric, label = self.metric, next(c for c in self.table.columns if c != "model")
+        columns = [metric, f"{metric}_low", f"{metric}_high"]
+        if not all(c in self.table.columns for c in columns) or not np.isfinite(self.table[metric].to_numpy(float)).any():
+            return pn.pane.Markdown(f"*No {metric} to draw for these models: it is undefined on these items.*")
+        figure = figures.forest(self.table, label, value=metric, low=columns[1], high=columns[2],
+                                title=f"{metric} per {self._by_label()} and model (95 % interval)",
+                                xlabel=AXIS.get(metric, metric), ylabel=f"{self._by_label()} · model")
+        height = 140 + 28 * len(self.table)
+        return pn.pane.HoloViews(figure.opts(responsive=True, height=height, legend_position="right"),
+                                 sizing_mode="stretch_width")
 
     @param.depends("table")
     def scatter_view(self):
@@ -382,12 +431,15 @@ class ModelComparison(pn.viewable.Viewer):
             return pn.pane.Markdown("")
         scores = self.available_scores()
         table = calibration_table(self.workspace.ratings, {n: scores[n] for n in self.table["model"].unique()})
-        curves = [hv.Curve(group.dropna(), "model_p_a", "human_p_a", label=str(name)).opts(tools=["hover"])
-                  for name, group in table.groupby("model", sort=False)]
-        diagonal = hv.Curve([(0, 0), (1, 1)]).opts(color="grey", line_dash="dashed")
-        return pn.pane.HoloViews(hv.Overlay(curves + [diagonal]).opts(
-            responsive=True, height=320, title="Calibration: people's share per bin of model P(A)",
-            xlabel="model P(A) (bin mean)", ylabel="people's share choosing A", legend_position="right"), sizing_mode="stretch_width")
+        if not table["n_items"].gt(0).any():
+            return pn.pane.Markdown("*No item has both a model P(A) and people's labels: nothing to calibrate.*")
+        diagram, counts = figures.reliability_diagram(table, title="Calibration (reliability diagram)")
+        diagram = diagram.opts(hv.opts.Overlay(responsive=True, height=320, legend_position="right"),
+                               hv.opts.Curve(tools=["hover"]), hv.opts.Scatter(tools=["hover"]))
+        counts = counts.opts(responsive=True, height=220, tools=["hover"], xrotation=45, multi_level=False,
+                             color="model", cmap=list(figures.PALETTE), show_legend=True, legend_position="right")
+        return pn.Column(pn.pane.HoloViews(diagram, sizing_mode="stretch_width"),
+                         pn.pane.HoloViews(counts, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
     @param.depends("difference", "verdict_text")
     def difference_view(self):
@@ -400,7 +452,7 @@ class ModelComparison(pn.viewable.Viewer):
         # the same names and the same sign as the verdict above: difference = B − A
         shown = shown.rename(columns={"value_a": f"A: {a}", "value_b": f"B: {b}", "difference": f"{b} − {a}"})
         return pn.Column(pn.pane.Markdown(self.verdict_text, sizing_mode="stretch_width"),
-                         pn.pane.DataFrame(shown, index=False, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+                         scrolling_table(shown), sizing_mode="stretch_width")
 
     def __panel__(self):
         if self.workspace.ratings is None:
@@ -423,7 +475,7 @@ class ModelComparison(pn.viewable.Viewer):
             pn.pane.Markdown("#### A versus B"),
             pn.widgets.Select.from_param(self.param.model_a, label="Model A"),
             pn.widgets.Select.from_param(self.param.model_b, label="Model B"),
-            pn.widgets.Select.from_param(self.param.metric, label="Metric for the verdict"),
+            pn.widgets.Select.from_param(self.param.metric, label="Metric (forest plot and verdict)"),
             pn.pane.Markdown("#### Add a model"),
             pn.widgets.Select.from_param(self.param.checkpoint, label="Local checkpoint"),
             pn.widgets.Select.from_param(self.param.reference, label="DPO reference (causal-LM checkpoints)"),
@@ -439,6 +491,7 @@ class ModelComparison(pn.viewable.Viewer):
         main = pn.Column(
             pn.pane.Markdown("## Models against people"),
             self.metrics_view,
+            self.forest_view,
             self.difference_view,
             pn.Row(self.scatter_view, self.calibration_view, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -10,7 +10,9 @@ Panel's own stylesheets stay inline after updates too (:func:`_inline_panel_styl
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
+import sys
 
 import holoviews as hv
 import panel as pn
@@ -38,8 +40,30 @@ def configure() -> None:
     _inline_panel_stylesheets()
     if "inline" in hv.extension.param:  # in IPython hv.extension is the notebook extension
         hv.extension.inline = True
-    hv.extension("bokeh", logo=False)
+    with _without_notebook_archive():
+        hv.extension("bokeh", logo=False)
     _configured = True
+
+
+@contextlib.contextmanager
+def _without_notebook_archive():
+    """Let HoloViews' notebook extension skip its notebook archive (``hv.archive``, exporting a notebook's figures).
+
+    The extension imports nbformat only for that archive, and importing nbformat costs seconds in a fresh kernel
+    (jsonschema's format checks compile some forty grammars of rfc3987-syntax when imported): most of a notebook's
+    first cell. The workbench never uses the archive. An ``import nbformat`` inside the block raises ImportError,
+    which the extension expects and handles; after it, nbformat imports as usual. Nothing changes where nbformat
+    is already imported.
+    """
+    if "nbformat" in sys.modules:
+        yield
+        return
+    sys.modules["nbformat"] = None  # type: ignore[assignment]  (Python's marker for "cannot be imported")
+    try:
+        yield
+    finally:
+        if sys.modules.get("nbformat", 0) is None:
+            del sys.modules["nbformat"]
 
 
 def extension(*extensions: str, **params) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 import panel as pn
@@ -47,18 +48,55 @@ if (!window._workbenchTagKeys) {
 """
 
 
-def _install_shortcuts() -> None:
+def _install_shortcuts() -> bool:
+    """Install the number keys on a served page; False where they cannot work (a notebook, no session)."""
     doc = pn.state.curdoc
-    if doc is None or getattr(doc, "_workbench_tag_keys", False):
-        return
-    from bokeh.models import CustomJS
+    if doc is None or getattr(doc, "session_context", None) is None:
+        return False
+    if not getattr(doc, "_workbench_tag_keys", False):
+        from bokeh.models import CustomJS
 
-    doc.js_on_event("document_ready", CustomJS(code=SHORTCUTS_JS))
-    doc._workbench_tag_keys = True
+        doc.js_on_event("document_ready", CustomJS(code=SHORTCUTS_JS))
+        doc._workbench_tag_keys = True
+    return True
+
+
+_WHOLE = re.compile(r"^-?\d+\.0+$")
+
+
+def shown_value(value) -> str:
+    """A value as a reader expects it: whole numbers without ``.0`` (an id read as a float), nothing missing as "—".
+
+    >>> shown_value(27941.0), shown_value("27941.0"), shown_value(None), shown_value(float("nan")), shown_value(0.25)
+    ('27941', '27941', '—', '—', '0.25')
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text.split(".")[0] if _WHOLE.match(text) else text
+
+
+def shown_time(value) -> str:
+    """A stored tag time (ISO, UTC, microseconds) to the minute, in UTC.
+
+    >>> shown_time("2026-12-02T23:40:12.123456+00:00"), shown_time(None)
+    ('2026-12-02 23:40', '—')
+    """
+    if value is None or value != value:
+        return "—"
+    try:
+        return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        try:
+            return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+        except (ValueError, TypeError):
+            return str(value)
 
 
 def _escaped(text) -> str:
-    return f"<div style='white-space: pre-wrap'>{html.escape(str(text))}</div>"
+    return f"<div style='white-space: pre-wrap'>{html.escape(shown_value(text))}</div>"
 
 
 class Tagger(pn.viewable.Viewer):
@@ -78,6 +116,13 @@ class Tagger(pn.viewable.Viewer):
     True
     >>> tagger.item_id != first, tagger.progress()
     (True, (1, 30))
+
+    **Undo** takes back this tagger's latest tag written here, wherever the queue has moved since, and shows
+    that item again:
+
+    >>> tagger.undo()
+    >>> tagger.item_id == first, store.current_tags().empty
+    (True, True)
     """
 
     workspace = param.ClassSelector(class_=Workspace, doc="The shared state (ratings, store, tag revision).")
@@ -95,6 +140,8 @@ class Tagger(pn.viewable.Viewer):
             workspace = Workspace(ratings=ratings, store=store)
         super().__init__(workspace=workspace, **params)
         self.queue: list[str] = []
+        self._written: list[tuple[str, str, str]] = []  # (item, scheme, tagger) of each tag written here, for Undo
+        self._keys = False
         self._synced = False
         self._user = self.workspace.user or (pn.state.user if pn.state.curdoc is not None else None)
         if self._user:
@@ -207,14 +254,37 @@ class Tagger(pn.viewable.Viewer):
                     return
             self.store.add_tag(self.item_id, self.scheme, value, tagger=name, note=note)
 
+        item = self.item_id
         if self._write(write):
+            self._written.append((item, self.scheme, self.tagger.strip()))
             self.note = ""
             if not scheme.multi:
                 self.next()
 
     def undo(self) -> None:
-        """Reverse this tagger's latest change on the shown item (a new history row)."""
-        self._write(lambda name: self.store.undo_tag(self.item_id, self.scheme, tagger=name))
+        """Take back the latest tag written here by this tagger (new history rows; nothing is deleted), wherever the
+        view has moved since, and show that item again. Each further Undo takes back the tag before it."""
+        name = self._name()
+        if name is None:
+            return
+        mine = [k for k, (_, _, who) in enumerate(self._written) if who == name]
+        if not mine:
+            self.message = "Nothing to undo: you have not tagged anything here since the page opened."
+            return
+        item, scheme, _ = self._written.pop(mine[-1])
+        try:
+            self.store.undo_tag(item, scheme, tagger=name)
+        except WorkbenchDataError as err:
+            self.message = str(err)
+            return
+        self.workspace.tags_changed()
+        if scheme != self.scheme:
+            self.scheme = scheme
+        if item in self.queue and self.queue.index(item) != self.position:
+            self.position = self.queue.index(item)
+        else:
+            self._refresh_tags()
+        self.message = f"Undone: your last tag on item {shown_value(item)} ({scheme})."
 
     def next(self) -> None:
         if self.position + 1 < len(self.queue):
@@ -249,7 +319,7 @@ class Tagger(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ view
     def _build_widgets(self) -> None:
-        _install_shortcuts()
+        self._keys = _install_shortcuts()
         name = pn.widgets.TextInput.from_param(self.param.tagger, label="Your name", placeholder="who is tagging",
                                                disabled=bool(self._user))
         self._controls = pn.Column(
@@ -280,16 +350,19 @@ class Tagger(pn.viewable.Viewer):
         self._build_buttons()
 
     def _on_message(self, event) -> None:
+        self._alert.alert_type = "success" if event.new.startswith("Undone") else "warning"  # a done Undo is no warning
         self._alert.object = event.new
         self._alert.visible = bool(event.new)
 
     def _build_buttons(self) -> None:
         scheme = self.store.scheme(self.scheme)
         kind = "several values may apply (click again to remove one)" if scheme.multi else "one value"
-        self._description.object = f"**{scheme.name}** — {scheme.description or ''} *({kind}; keys 1–9)*"
+        keys = "; keys 1–9 pick a value" if self._keys else ""
+        self._description.object = f"**{scheme.name}** — {scheme.description or ''} *({kind}{keys})*"
         rows = []
         for number, (value, definition) in enumerate(scheme.values.items(), start=1):
-            button = pn.widgets.Button(label=f"{number} · {value}" if number <= 9 else value, color="primary", width=220)
+            label = f"{number} · {value}" if self._keys and number <= 9 else value
+            button = pn.widgets.Button(label=label, color="primary", width=220)
             button.on_click(lambda _event, v=value: self.tag(v))
             rows.append(pn.Row(button, pn.pane.Markdown(html.escape(definition), margin=(0, 10), sizing_mode="stretch_width"), sizing_mode="stretch_width"))
         self._buttons.objects = rows
@@ -304,8 +377,7 @@ class Tagger(pn.viewable.Viewer):
             self._labels.object = None
             self._refresh_tags()
             return
-        score = self._scores.get(item, float("nan"))
-        self._header.object = f"### Item {self.position + 1} of {len(self.queue)} · `{item}`  \n{self.strategy} score {score:.3f}"
+        self._header.object = f"### Item {self.position + 1} of {len(self.queue)} · `{shown_value(item)}`  \n{self._score_text(item)}"
         row = self.ratings.items.loc[item]
         shown = [c for c in TEXT_COLUMNS if c in row.index]
         if not shown:
@@ -315,6 +387,19 @@ class Tagger(pn.viewable.Viewer):
         self._labels.object = self._label_table(item)
         self._rationales.objects = self._rationale_panes(item)
         self._refresh_tags()
+
+    def _score_text(self, item: str) -> str:
+        """Why the item is here, in words: the queue's score for it."""
+        score = self._scores.get(item, float("nan"))
+        if score != score:
+            return ""
+        if self.strategy == "entropy":
+            return f"label entropy {score:.2f} (normalised: 0 = all raters agree, 1 = an even split)"
+        if self.strategy == "divergence":
+            return f"group divergence {score:.3f} bits (Jensen–Shannon among the {self.by} groups)"
+        if self.strategy == "conflict":
+            return f"taggers in conflict: {score:.0%} of tagger pairs"
+        return "random order"
 
     def _label_table(self, item: str) -> pd.DataFrame:
         """Label counts on the item: all raters, then per group of ``by``."""
@@ -342,7 +427,13 @@ class Tagger(pn.viewable.Viewer):
             return
         tags = self.store.current_tags(self.scheme, per_tagger=True)  # one read serves the item, progress and yours
         item = self.item_id
-        self._current.object = None if item is None else tags.loc[tags["item_id"] == item, ["tagger", "value", "note", "time"]]
+        if item is None:
+            self._current.object = None
+        else:
+            current = tags.loc[tags["item_id"] == item, ["tagger", "value", "note", "time"]].copy()
+            current["note"] = current["note"].map(lambda v: "—" if v is None or v != v or not str(v).strip() else str(v))
+            current["time"] = current["time"].map(shown_time)
+            self._current.object = current.rename(columns={"time": "time (UTC)"})
         tagged, total = self._progress_of(tags)
         name = self.tagger.strip()
         yours = tags.loc[tags["tagger"] == name, "item_id"].nunique() if name else 0
