@@ -98,3 +98,16 @@ def test_the_served_app_has_the_banner_and_rebuilds_nothing_on_the_switch(study)
     assert banner.visible and "recipe “half”" in banner[0].object
     banner[1].clicks += 1  # “Back to the raw data”
     assert workspace.active == "raw" and not banner.visible
+
+
+def test_the_models_tab_compares_against_the_ratings_in_use(study):
+    from workbench.ui.models import ModelComparison
+
+    workspace = Workspace(ratings=study.ratings)
+    view = ModelComparison(workspace=workspace, scores=study.scores, n_boot=20)
+    view.compare(wait=True)
+    raw_items = int(view.table["n_items"].iloc[0])
+    workspace.use_cleaned(cleaned_half(study.ratings), {"name": "half"})
+    assert view.table is None and "cleaned data" in view.status  # the old comparison is not shown as current
+    view.compare(wait=True)
+    assert int(view.table["n_items"].iloc[0]) < raw_items

@@ -513,7 +513,7 @@ class Cleaner(pn.viewable.Viewer):
             self.message = "nothing to hand over: the recipe drops every rating"
             return
         self.workspace.use_cleaned(self.cleaned, self._live.to_dict(), source=self.enriched)
-        self._recipe_status.object = (f"The Overview, Explorer and Tag tabs now show the cleaned data ({self.cleaned.n_ratings:,} of {self.ratings.n_ratings:,} "
+        self._recipe_status.object = (f"The Overview, Explorer, Tag and Models tabs now show the cleaned data ({self.cleaned.n_ratings:,} of {self.ratings.n_ratings:,} "
                                       "ratings); “Back to the raw data” above the tabs undoes this.")
 
     def export_table(self) -> pd.DataFrame:

@@ -183,6 +183,10 @@ class ModelComparison(pn.viewable.Viewer):
         self._progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width", bar_color="info")
         self._refresh_choices()
         self.workspace.param.watch(lambda event: self._refresh_choices(), ["scores", "ratings", "cleaned"])
+        # people's labels as shown in every tab (raw or cleaned): a comparison made before a switch is stale
+        self.workspace.param.watch(lambda event: self.param.update(table=None, difference=None, verdict_text="",
+                                                                   status=f"Now comparing against the {self.workspace.describe_in_use()}: press Compare."),
+                                   "in_use")
 
     # ------------------------------------------------------------------ models on offer
     def add_scores(self, scores) -> None:
@@ -272,7 +276,7 @@ class ModelComparison(pn.viewable.Viewer):
             self.status = "Pick at least one model."
             return
         try:
-            scores, ratings, by, n_boot = self.available_scores(), self.workspace.ratings, self.by, self.n_boot
+            scores, ratings, by, n_boot = self.available_scores(), self.workspace.in_use, self.by, self.n_boot
         except Exception as err:  # noqa: BLE001 — shown in the page, not only in the console
             self._fail("Comparing", err)
             return
@@ -418,7 +422,7 @@ class ModelComparison(pn.viewable.Viewer):
             return pn.pane.Markdown("")
         names = list(self.table["model"].unique())
         scores = self.available_scores()
-        frame = model_vs_human(self.workspace.ratings, {n: scores[n] for n in names}, by=self.by)
+        frame = model_vs_human(self.workspace.in_use, {n: scores[n] for n in names}, by=self.by)
         colour = self._by_label() if self.by is not None else "model"
         points = hv.Points(frame, ["model_p_a", "human_p_a"], [colour, "model", "item_id"]).opts(
             color=colour, cmap="Category10", alpha=0.5, size=4, tools=["hover"], responsive=True, height=320,
@@ -430,7 +434,7 @@ class ModelComparison(pn.viewable.Viewer):
         if self.table is None:
             return pn.pane.Markdown("")
         scores = self.available_scores()
-        table = calibration_table(self.workspace.ratings, {n: scores[n] for n in self.table["model"].unique()})
+        table = calibration_table(self.workspace.in_use, {n: scores[n] for n in self.table["model"].unique()})
         if not table["n_items"].gt(0).any():
             return pn.pane.Markdown("*No item has both a model P(A) and people's labels: nothing to calibrate.*")
         diagram, counts = figures.reliability_diagram(table, title="Calibration (reliability diagram)")
