@@ -25,7 +25,7 @@ from .explorer import Explorer
 from .models import ModelComparison
 from .overview import Overview
 from .report import ReportButton
-from .tagger import Tagger
+from .tagger import Tagger, install_shortcuts
 from .workspace import InUseBanner, Workspace
 
 #: (title, build(workspace) -> component), in tab order.
@@ -60,6 +60,8 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     """
     workspace = Workspace(ratings=ratings, store=store, user=pn.state.user or None)
     document = session_document()
+    if document is not None:
+        install_shortcuts()  # the Tag tab is built later, after the page has loaded: its keys must be set up now
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.on_session_destroyed(lambda context: workspace.close())
     tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")

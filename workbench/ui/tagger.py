@@ -48,7 +48,7 @@ if (!window._workbenchTagKeys) {
 """
 
 
-def _install_shortcuts() -> bool:
+def install_shortcuts() -> bool:
     """Install the number keys on a served page; False where they cannot work (a notebook, no session)."""
     doc = pn.state.curdoc
     if doc is None or getattr(doc, "session_context", None) is None:
@@ -319,7 +319,7 @@ class Tagger(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ view
     def _build_widgets(self) -> None:
-        self._keys = _install_shortcuts()
+        self._keys = install_shortcuts()
         name = pn.widgets.TextInput.from_param(self.param.tagger, label="Your name", placeholder="who is tagging",
                                                disabled=bool(self._user))
         self._controls = pn.Column(
