@@ -152,3 +152,10 @@ def test_the_app_button_reports_the_clean_tabs_recipe_on_the_data_it_read(study)
     assert workspace.recipe_source is cleaner.enriched
     text = ReportButton(workspace, n_boot=N_BOOT, n_perm=N_PERM, static=True)._file().read().decode()
     assert any(h.startswith("Cleaning: ") for h in _headings(text)) and "not available" not in text.split("Cleaning: ")[1]
+
+
+def test_a_report_made_in_a_notebook_after_the_extension_points_at_no_server(study):
+    """workbench.extension() makes Panel list its own stylesheets; a file opened from disk cannot reach them."""
+    workbench.extension()
+    text = build_report(study.ratings, n_boot=N_BOOT, n_perm=N_PERM)
+    assert re.findall(r'<(?:link|script)[^>]*\s(?:href|src)="(?!data:)[^"]*"', text) == []

@@ -41,6 +41,8 @@ INLINE_ATTACHMENT_BYTES = 8 * 2**20
 PACKAGES = ("workbench", "numpy", "pandas", "scipy", "torch", "krippendorff", "holoviews", "bokeh", "panel")
 #: A <script src=…> that points at a server's files (Panel's bundles); a report carries only inline scripts.
 SERVED_SCRIPT = re.compile(r'<script[^>]*\ssrc="(?!data:)[^"]*"[^>]*>\s*</script>')
+#: A stylesheet <link> to a server's files (Panel adds its own once a notebook has loaded workbench.extension()).
+SERVED_LINK = re.compile(r'<link[^>]*\shref="(?!data:)[^"]*"[^>]*>')
 #: Interpretation of agreement values, with their sources.
 BANDS_NOTE = ("Bands follow Landis & Koch (1977): slight ≤ 0.2 < fair ≤ 0.4 < moderate ≤ 0.6 < substantial ≤ 0.8 < almost "
               "perfect. Krippendorff (2004) asks for α ≥ 0.800 to rely on the data and α ≥ 0.667 for tentative conclusions; "
@@ -102,7 +104,7 @@ class _Page:
             resources = Resources(mode="inline", components=["bokeh", "bokeh-gl"])
             # Panel registers its own bundles with every Resources; a plot needs only BokehJS, and a file
             # opened from disk must not point at a server's static folder
-            head = SERVED_SCRIPT.sub("", resources.render_js()) + resources.render_css() + script
+            head = SERVED_SCRIPT.sub("", resources.render_js()) + SERVED_LINK.sub("", resources.render_css()) + script
         return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
                 f"<style>{STYLE}</style>{head}</head><body>\n{body}\n</body></html>\n")
 
