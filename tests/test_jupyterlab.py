@@ -168,7 +168,7 @@ def _compare(output):
 #: A new notebook adds its entry here.
 LIVE = {
     "01_quickstart.ipynb": (["ratings per item (min / median / max)", "Rater attributes", "95 % item bootstrap"], (1, _select_18_to_34)),
-    "03_disagreement.ipynb": (["Items (most divergent first; select one)"], (1, _regroup_by_region)),  # 0: the xRR heatmaps
+    "03_disagreement.ipynb": (["Items, ranked by group divergence"], (1, _regroup_by_region)),  # 0: the xRR heatmaps
     "04_tagging.ipynb": (["Your name", "Queue order"], (0, _next_item)),
     "05_cleaning.ipynb": (["Committee agreement with the human majority"], (0, _switch_off_flips)),
     "06_reward_models.ipynb": (["Models to compare"], (1, _compare)),  # 0: the forest plots
