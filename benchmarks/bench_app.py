@@ -25,17 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import harness  # noqa: E402  (benchmarks/ is on the path when run as a script)
-from browser import CHROMIUM, FLAGS, served  # noqa: E402
+from browser import CHROMIUM, FLAGS, checkbox, served  # noqa: E402
 
 TARGETS = {"first paint": 1.5, "Explorer regroup": 1.0, "Models compare": 1.0, "Clean rule edit": 1.0}
-
-
-def _checkbox(page, label: str):
-    boxes = page.locator("input[type=checkbox]")
-    for k in range(boxes.count()):
-        if boxes.nth(k).evaluate("e => e.nextElementSibling && e.nextElementSibling.textContent") == label:
-            return boxes.nth(k)
-    raise RuntimeError(f"no checkbox labelled {label!r}")
 
 
 def measure(url: str, repeats: int, with_models: bool) -> dict[str, list[float]]:
@@ -66,7 +58,7 @@ def measure(url: str, repeats: int, with_models: bool) -> dict[str, list[float]]
                     counts = page.get_by_text(re.compile(r"\d+ flipped · \d+ dropped · \d+ kept")).first
                     counts.wait_for(timeout=300_000)
                     page.get_by_text("Committee agreement with the human majority").first.wait_for(timeout=60_000)
-                    switch = _checkbox(page, "1. flip")
+                    switch = checkbox(page, "1. flip")
                     start = time.perf_counter()
                     switch.uncheck()
                     page.get_by_text(re.compile(r"^0 flipped · \d+ dropped · \d+ kept")).first.wait_for(timeout=60_000)

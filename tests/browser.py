@@ -125,3 +125,12 @@ def assert_no_internals(page, where: str = "") -> str:
     found = internals_in(text)
     assert not found, f"the page{' (' + where + ')' if where else ''} shows internals: {found}"
     return text
+
+
+def checkbox(page, label: str):
+    """The checkbox whose label text is ``label`` (Bokeh draws the label beside the input, in a shadow root)."""
+    boxes = page.locator("input[type=checkbox]")
+    for k in range(boxes.count()):
+        if boxes.nth(k).evaluate("e => e.nextElementSibling && e.nextElementSibling.textContent") == label:
+            return boxes.nth(k)
+    raise AssertionError(f"no checkbox labelled {label!r}")

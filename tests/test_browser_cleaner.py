@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from browser import needs_chromium, open_page, served
+from browser import checkbox, needs_chromium, open_page, served
 
 pytestmark = needs_chromium
 
@@ -21,15 +21,6 @@ def served_study(tmp_path_factory):
         yield url, store
 
 
-def _checkbox(page, label: str):
-    """The checkbox whose label text is ``label`` (Bokeh draws the label beside the input, in a shadow root)."""
-    boxes = page.locator("input[type=checkbox]")
-    for k in range(boxes.count()):
-        if boxes.nth(k).evaluate("e => e.nextElementSibling && e.nextElementSibling.textContent") == label:
-            return boxes.nth(k)
-    raise AssertionError(f"no checkbox labelled {label!r}")
-
-
 def test_switching_a_rule_changes_the_counts(served_study):
     url, store = served_study
     with open_page(url) as (page, errors):
@@ -39,7 +30,7 @@ def test_switching_a_rule_changes_the_counts(served_study):
         before = counts.inner_text()
         assert not before.startswith("0 flipped"), before
         page.get_by_text("Committee agreement with the human majority").first.wait_for(timeout=30_000)
-        switch = _checkbox(page, "1. flip")  # the flip rule's switch
+        switch = checkbox(page, "1. flip")  # the flip rule's switch
         assert switch.is_checked()
         switch.uncheck()
         page.get_by_text(re.compile(r"^0 flipped · \d+ dropped · \d+ kept")).first.wait_for(timeout=30_000)
