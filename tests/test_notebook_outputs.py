@@ -84,3 +84,11 @@ def test_no_text_cites_the_internal_spec(path):
 def test_the_spec_pattern_finds_what_it_must():
     assert all(SPEC_CITATION.search(t) for t in ["Methods: `methods.md` M1.2.", "(M3)", "P(A) (M5.5)", "xRR (M6)"])
     assert not any(SPEC_CITATION.search(t) for t in ["docs/METHODS.md", "Mistral 7B", "M&M", "n = 1M ratings"])
+
+
+def test_package_readme_and_docs_cite_no_internal_spec():
+    """Docstrings (what ``help()`` shows), UI text and the docs name papers or docs/METHODS.md, not spec sections."""
+    files = [*sorted((ROOT / "workbench").rglob("*.py")), ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    found = [f"{path.relative_to(ROOT)}:{n}: {match.group(0)}" for path in files
+             for n, line in enumerate(path.read_text().splitlines(), 1) for match in SPEC_CITATION.finditer(line)]
+    assert not found, "cites the internal spec:\n" + "\n".join(found)

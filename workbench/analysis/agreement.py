@@ -2,7 +2,7 @@
 
 Each call validates its input, codes it, and runs the matching kernel from
 :mod:`workbench.kernels.agreement`. Undefined values come back as NaN with an
-:class:`~workbench.errors.UndefinedMetricWarning` that names the reason (methods.md M1.2).
+:class:`~workbench.errors.UndefinedMetricWarning` that names the reason (docs/METHODS.md, “Agreement”).
 """
 
 from __future__ import annotations

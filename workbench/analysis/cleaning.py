@@ -1,4 +1,4 @@
-"""Who and what to trust: reward-model committee groups (M4), attentiveness EM (M3), Dawid–Skene.
+"""Who and what to trust: reward-model committee groups (Yeh et al. 2024), attentiveness EM (after Cai & Li 2025), Dawid–Skene.
 
 Each result is keyed by ``item_id`` or ``rater_id`` so it can join the data with
 :meth:`Ratings.with_columns` and drive a cleaning :class:`~workbench.analysis.recipes.Recipe`.
@@ -20,7 +20,7 @@ from ..kernels.em import comparison_stats, fit_attentiveness_stats, fit_dawid_sk
 
 GROUPS = ("NoAgree", "LowAgree", "HighAgree", "AllAgree")
 TIES = ("disagree", "agree", "exclude")
-#: M3: users with fewer comparisons than this have a prior-dominated estimate.
+#: Users with fewer comparisons than this have a prior-dominated estimate.
 FEW_COMPARISONS = 5
 
 
@@ -42,7 +42,7 @@ def _preference_labels(ratings: Ratings, what: str) -> np.ndarray:
     return np.asarray(categories, dtype=object)[ratings.codes.value]
 
 
-# ---------------------------------------------------------------------- committee (M4)
+# ---------------------------------------------------------------------- committee
 def _side(a, b) -> np.ndarray:
     """'A', 'B' or 'tie' from two comparable arrays (counts or scores)."""
     return np.select([a > b, a < b], ["A", "B"], "tie")
@@ -50,7 +50,7 @@ def _side(a, b) -> np.ndarray:
 
 def committee_groups(ratings: Ratings, scores: pd.DataFrame | None, *, cutoffs=(0, 0.5, 1.0), ties: str = "disagree",
                      votes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Agreement of a reward-model committee with the human majority, and the M4 group of each pair.
+    """Agreement of a reward-model committee with the human majority, and the committee group of each pair.
 
     Parameters
     ----------
@@ -59,7 +59,7 @@ def committee_groups(ratings: Ratings, scores: pd.DataFrame | None, *, cutoffs=(
         a missing score leaves that member out for that item (``n_models`` counts who remain).
         Scores for items outside ``ratings`` are ignored.
     cutoffs : (no, low, all) on ``share_agree = n_agree / n_models``: share ≤ no → NoAgree,
-        ≤ low → LowAgree, < all → HighAgree, else AllAgree. The default (0, ½, 1) is M4's table
+        ≤ low → LowAgree, < all → HighAgree, else AllAgree. The default (0, ½, 1) is the table of Yeh et al. 2024
         for K = 8 (v = 0 / 1–4 / 5–7 / 8); the middle cut-off is [UNCONFIRMED] in the paper.
     ties : a human tie or a model tie counts as "disagree" (default, [UNCONFIRMED]), as "agree",
         or is left out ("exclude": a tied member leaves ``n_models``; a human tie leaves the item
@@ -188,7 +188,7 @@ def _group_summary(groups: pd.Series, items: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-# ---------------------------------------------------------------------- attentiveness (M3)
+# ---------------------------------------------------------------------- attentiveness
 @dataclass
 class AttentivenessFit:
     """Result of :func:`fit_attentiveness`.
@@ -209,7 +209,7 @@ class AttentivenessFit:
     n_left_out: int  # comparisons on items where the strong model is not exactly one side
 
     def attentive(self, threshold: float = 0.5) -> pd.Index:
-        """Users whose η̂ ≥ ``threshold`` (M3's τ; set it together with the prior on η)."""
+        """Users whose η̂ ≥ ``threshold`` (τ; set it together with the prior on η)."""
         return self.users.index[self.users["attentiveness"] >= threshold]
 
 
@@ -268,7 +268,7 @@ def fit_attentiveness(
     max_iter: int = 1000,
     device="auto",
 ) -> AttentivenessFit:
-    """Per-user attentiveness η from comparison-mode labels by EM (methods.md M3, model R1).
+    """Per-user attentiveness η from comparison-mode labels by EM (docs/METHODS.md, “Cleaning”).
 
     The paper's facts [SEC/PAPER]: a per-user attentiveness is estimated by EM with a
     non-decreasing likelihood, μ is either known or given a Beta(8, 2) prior, and a regulariser
@@ -280,12 +280,12 @@ def fit_attentiveness(
     ----------
     ratings : Ratings whose items carry ``model_a``, ``model_b`` and whose labels are A / B
         (ties are left out and counted, as are items where ``strong_model`` is not exactly one side).
-    strong_model : the designated stronger model (M3's S).
+    strong_model : the designated stronger model (the model users should prefer).
     mu : P(the stronger model's response is truly better). Given: fixed ("Knowing μ"); it must
         exceed ½. ``None``: estimated under ``prior_mu`` ("Prior"), starting from ``mu_start``.
     prior_eta, prior_mu : Beta (a, b) priors, a, b ≥ 1; ``None`` is flat (plain maximum likelihood;
         with μ free and both flat, only η(2μ − 1) is identified).
-    seed : ``None`` starts every η at ½ (M3); a number starts from seeded random values.
+    seed : ``None`` starts every η at ½; a number starts from seeded random values.
     tol, max_iter : stop when the objective's relative change is below ``tol``.
 
     Returns
@@ -362,7 +362,7 @@ class DawidSkeneFit:
 
 
 def dawid_skene(ratings: Ratings, *, tol: float = 1e-8, max_iter: int = 1000, device="auto") -> DawidSkeneFit:
-    """Dawid & Skene's class-conditional annotator model by EM (on the same kernel path as the M3 EM).
+    """Dawid & Skene's class-conditional annotator model by EM (on the same kernel path as attentiveness EM).
 
     Starts from each item's label shares (soft majority vote), as crowd-kit's ``DawidSkene`` does;
     at convergence both give the same posteriors (``tests/test_cleaning.py`` checks to 1e-6).

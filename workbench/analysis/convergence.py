@@ -1,4 +1,4 @@
-"""How many raters per item are enough: the convergence curve and a sample-size answer (methods.md M1.3).
+"""How many raters per item are enough: the convergence curve and a sample-size answer (docs/METHODS.md, “Disagreement as signal”).
 
 Both work on per-item label counts, so counts-only data (ChaosNLI) work too; the statistics are in
 :mod:`workbench.kernels.convergence`.

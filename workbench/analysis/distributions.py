@@ -1,4 +1,4 @@
-"""Per-item label distributions, entropy and Jensen–Shannon divergence (methods.md M1.3–M1.4)."""
+"""Per-item label distributions, entropy and Jensen–Shannon divergence (docs/METHODS.md, “Disagreement as signal”)."""
 
 from __future__ import annotations
 

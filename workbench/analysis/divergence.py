@@ -1,6 +1,6 @@
 """Where rater groups disagree, item by item (``group_divergence``), and how well they agree with each other (``cross_reliability``).
 
-Methods: methods.md M1.4 (JSD, base 2) and M6 (cross-replication reliability). The statistics are
+Methods: docs/METHODS.md, “Disagreement as signal” (JSD in bits; cross-replication reliability, Wong, Paritosh & Aroyo 2021). The statistics are
 in :mod:`workbench.kernels.divergence` and :mod:`workbench.kernels.cross`.
 """
 
@@ -281,7 +281,7 @@ def cross_reliability(
     seed: int = 0,
     device="auto",
 ) -> pd.DataFrame:
-    """Cross-group agreement (xRR, methods.md M6) for every pair of rater groups, with bootstrap intervals.
+    """Cross-group agreement (xRR, Wong, Paritosh & Aroyo 2021; docs/METHODS.md) for every pair of rater groups, with bootstrap intervals.
 
     On the items both groups rated: ``kappa_x = 1 − d_o/d_e``, where d_o is the mean disagreement δ
     over all (rating from A, rating from B) pairs within items and d_e the disagreement expected
@@ -371,7 +371,7 @@ def _cross_note(reasons, alphas, names) -> str:
 def _refuse_twins(ratings: Ratings, groups: Groups) -> None:
     """Refuse two groups that hold the same ratings twice (each rater of one has a twin in the other).
 
-    A rating paired with its own copy is no evidence of agreement between groups (M6).
+    A rating paired with its own copy is no evidence of agreement between groups (Wong, Paritosh & Aroyo 2021).
     """
     if groups.per != "rater":
         return

@@ -114,3 +114,23 @@ def grouping(ratings: Ratings, attribute: str, n_bins: int = DEFAULT_BINS) -> tu
 def _span_label(low: float, high: float) -> str:
     text = lambda x: f"{x:g}"  # noqa: E731  (18.0 → "18", 0.25 → "0.25")
     return text(low) if low == high else f"{text(low)}–{text(high)}"
+
+
+def _distinct(column: pd.Series) -> int:
+    """Distinct values of a column (0 for columns of lists or dicts, which cannot slice anything)."""
+    try:
+        return int(column.nunique(dropna=True))
+    except TypeError:
+        return 0
+
+
+def slice_columns(ratings: Ratings, *, max_values: int = 12) -> list[str]:
+    """Columns whose values make readable slices (2 to ``max_values`` values): rater attributes first, then item columns.
+
+    >>> import workbench
+    >>> slice_columns(workbench.simulate_study(n_items=20, ratings_per_item=3, n_raters=12).ratings)
+    ['age_band', 'region', 'attention_check', 'model_a', 'model_b', 'split', 'topic']
+    """
+    tables = ([ratings.raters] if ratings.has_raters else []) + [ratings.items]
+    return list(dict.fromkeys(c for table in tables for c in table.columns if 2 <= _distinct(table[c]) <= max_values))
+

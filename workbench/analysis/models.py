@@ -1,4 +1,4 @@
-"""Which model agrees with people better, on which kind of item, and how sure are we (methods.md M5.5, M1.4)?
+"""Which model agrees with people better, on which kind of item, and how sure are we (docs/METHODS.md, “Reward models against people”)?
 
 ``compare_models`` puts each model's P(A) beside the people's votes per slice, with bootstrap
 intervals over items; ``compare_two`` gives the interval of the *difference* between two models
@@ -155,8 +155,8 @@ def compare_models(ratings: Ratings, scores, *, by=None, ci: float | None = 0.95
         One row per (model, slice): ``n_items``, ``n_human_ties`` (items the people split evenly: left
         out of the hard metrics, never broken at random), then each metric with ``_low``/``_high``:
         ``accuracy`` against the people's majority; ``pearson_r`` and ``mean_l1`` between the model's and
-        the people's P(A) (M5.5); ``brier`` of the model's P(A) against the majority; ``jsd`` (bits) between
-        the model's and the people's distribution over (A, B) (M1.4); Cohen's ``kappa`` with the majority;
+        the people's P(A); ``brier`` of the model's P(A) against the majority; ``jsd`` (bits) between
+        the model's and the people's distribution over (A, B); Cohen's ``kappa`` with the majority;
         nominal ``alpha_with_model`` (the model as one more rater) beside ``alpha_humans``.
 
         Against soft human targets (the people's share choosing A, ``p``): ``accuracy_unanimous``,
@@ -235,7 +235,7 @@ def _label_probabilities(frame, name: str, categories: list) -> pd.DataFrame:
 
 def compare_classifiers(ratings: Ratings, probabilities, *, by=None, ci: float | None = 0.95, n_boot: int = 1000,
                         seed: int = 0, device="auto") -> pd.DataFrame:
-    """The guardrail case (methods.md M1.4): single-item classifiers against the per-item human label distribution.
+    """The guardrail case (docs/METHODS.md, “Reward models against people”): single-item classifiers against the per-item human label distribution.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Cleaning recipes: ordered, switchable rules that flip or drop ratings, with provenance (methods.md M4).
+"""Cleaning recipes: ordered, switchable rules that flip or drop ratings, with provenance (docs/METHODS.md, “Cleaning”).
 
 A recipe never modifies its input: :meth:`Recipe.apply` returns a new :class:`Ratings` and one
 provenance row per input rating saying what happened to it and which rule decided.

@@ -1,4 +1,4 @@
-"""``reliability()``: an agreement coefficient per slice, with bootstrap intervals (methods.md M1.2).
+"""``reliability()``: an agreement coefficient per slice, with bootstrap intervals (docs/METHODS.md, “Agreement”).
 
 One pass builds per-(slice, item) statistics; point values, slices and bootstrap replicates are
 sums of those rows (see :mod:`workbench.kernels.resampling`).
@@ -49,7 +49,7 @@ METRICS = ("alpha", "cohen", "percent_agreement", *coefficients.COEFFICIENTS)
 RESAMPLE = ("items", "raters")
 INTERVALS = ("percentile", "bca")
 BOOTSTRAPS = ("multinomial", "poisson")
-#: Landis & Koch bands, for display only (methods.md M1.2).
+#: Landis & Koch bands, for display only (docs/METHODS.md, “Agreement”).
 BANDS = ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (np.inf, "almost perfect"))
 
 

@@ -1,5 +1,5 @@
 """Reward models trained in the workbench on one's own pairs: raw labels, cleaned labels, or with the
-disagreement margin of methods.md M5.3. pandas in, pandas out around :mod:`workbench.kernels.reward_training`.
+disagreement margin of docs/METHODS.md, “Reward models against people”. pandas in, pandas out around :mod:`workbench.kernels.reward_training`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ WEIGHTS_NAME = "model.safetensors"
 
 
 def disagreement_margin(ratings) -> pd.Series:
-    """Per pair, ``m = |Σ j − n/2| / (n/2)`` (methods.md M5.3): 1 when every judgement agrees, 0 when split evenly.
+    """Per pair, ``m = |Σ j − n/2| / (n/2)`` (docs/METHODS.md, “Reward models against people”): 1 when every judgement agrees, 0 when split evenly.
 
     ``Σ j`` counts judgements for A, a tie counting half (so ``m = |2 p_a − 1|``). Takes Ratings or a
     DataFrame of pairs with ``n_a, n_b`` (and optionally ``n_tie``). The margin is direction-free: a
@@ -191,7 +191,7 @@ def train_reward_model(
     """Train a small Bradley–Terry reward model on preference pairs.
 
     Each pair's chosen response is the human majority (pairs split evenly are left out and counted in
-    ``info["ties_left_out"]``). The loss is ``−log σ(r_chosen − r_rejected − m)`` (methods.md M5.3).
+    ``info["ties_left_out"]``). The loss is ``−log σ(r_chosen − r_rejected − m)`` (docs/METHODS.md, “Reward models against people”).
 
     Parameters
     ----------
@@ -202,7 +202,7 @@ def train_reward_model(
         ``"hashing"`` (default): a hashed bag of words and word pairs of ``prompt + response`` (no
         download). Or a callable ``texts -> array (texts × dim)``, e.g. a local sentence encoder.
     margin
-        ``None`` (plain Bradley–Terry), ``"disagreement"`` (M5's ``m`` from the votes, see
+        ``None`` (plain Bradley–Terry), ``"disagreement"`` (the margin ``m`` from the votes, see
         :func:`disagreement_margin`), a number, or a Series indexed like the pairs.
     hidden
         0 for a linear reward; else one hidden tanh layer of this width.

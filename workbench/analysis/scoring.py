@@ -218,7 +218,7 @@ def score_pairs(
         ``batch_size``), in input order. With ``progress=True`` Dask's progress bar shows and the
         dashboard link is printed once.
     reference, beta, length_normalize
-        DPO implicit rewards (methods.md M5): when ``model`` is a local ``AutoModelForCausalLM`` folder (its
+        DPO implicit rewards (docs/METHODS.md, “Reward models against people”): when ``model`` is a local ``AutoModelForCausalLM`` folder (its
         config names a ``*ForCausalLM``) or ``reference`` is given, a response's score is
         ``beta · Σ_t (log π(y_t | x, y_<t) − log π_ref(y_t | x, y_<t))`` over its tokens (those after the chat
         template's ``add_generation_prompt=True`` prompt), with ``reference`` the reference model's folder

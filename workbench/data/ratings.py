@@ -21,7 +21,7 @@ from .validate import (
 )
 
 CANONICAL = ("item_id", "rater_id", "label")
-#: Per-rating columns that M2 asks every operation to keep.
+#: Per-rating columns that every operation keeps.
 PRESERVED = ("rationale", "feedback_type")
 PREFERENCE_LABELS = ("A", "B", "tie")
 
@@ -390,7 +390,7 @@ class Ratings:
         return pd.DataFrame(flat.reshape(len(codes.items), len(cats)), index=codes.items, columns=pd.Index(cats, name="label"))
 
     def distribution(self) -> pd.DataFrame:
-        """Per-item label distribution (rows sum to 1): the soft label of M1.1."""
+        """Per-item label distribution (rows sum to 1): the soft label."""
         counts = self.label_counts()
         return counts.div(counts.sum(axis=1), axis=0)
 

@@ -140,7 +140,7 @@ def load_scheme(source) -> Scheme:
     return Scheme.from_dict(spec, source=where)
 
 
-#: The built-in schemes, with definitions from the methods spec.
+#: The built-in schemes, with definitions from their papers (docs/METHODS.md, "Disagreement as signal").
 BUILTIN_SCHEMES: dict[str, Scheme] = {
     s.name: s
     for s in (

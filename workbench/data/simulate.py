@@ -78,7 +78,7 @@ def simulate_study(
     inattentive_share : float
         Share of raters who click at random most of the time (η ≤ 0.15); attentive η ~ Beta(8, 2).
     mu : float
-        Probability that the stronger model's response is truly better (M3's μ).
+        Probability that the stronger model's response is truly better (μ in docs/METHODS.md).
     planted_share : float
         Share of latent-projective items on which the youngest age band prefers the opposite response.
     committee_quality : sequence of float
@@ -143,7 +143,7 @@ def _simulate_items(rng, n, mu, planted_share) -> pd.DataFrame:
     better_is_strong = rng.random(n) < mu
     strong_on_a = rng.random(n) < 0.5
     better_on_a = better_is_strong == strong_on_a
-    # How strongly an attentive rater prefers the better response, by class (M1.1).
+    # How strongly an attentive rater prefers the better response, by class.
     base = np.select([subjectivity == "manifest", subjectivity == "latent_pattern"], [0.93, 0.78], 0.62)
     p_better = np.where(distinguishable, base, 0.5 + (base - 0.5) * 0.2)
     planted = (subjectivity == "latent_projective") & (rng.random(n) < planted_share)

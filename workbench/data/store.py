@@ -27,7 +27,7 @@ from .schemes import BUILTIN_SCHEMES, Scheme, load_scheme
 #: ``text_scores`` caches one score per (model fingerprint, text hash, output).
 SCHEMA_VERSION = 3
 
-#: The built-in tag schemes (M1.1, M5.1, M4), registered in every store.
+#: The built-in tag schemes, registered in every store.
 SCHEMES: dict[str, Scheme] = BUILTIN_SCHEMES
 
 ACTIONS = ("add", "remove")

@@ -1,4 +1,4 @@
-"""Agreement metrics as (per-item statistics, compute) pairs — methods.md M1.2.
+"""Agreement metrics as (per-item statistics, compute) pairs — docs/METHODS.md, “Agreement”.
 
 Statistics rows are items (or (slice, item) pairs); summing rows over any subset, with any
 non-negative weights, gives the statistics of that subset or bootstrap replicate. ``compute``

@@ -1,4 +1,4 @@
-"""DPO implicit rewards from local causal LMs (methods.md M5): beside the classifier scorer, sharing its
+"""DPO implicit rewards from local causal LMs (docs/METHODS.md, “Reward models against people”): beside the classifier scorer, sharing its
 batching (:func:`~workbench.kernels.scoring.run_batches`: length-sorted, token-bounded, CUDA out-of-memory
 halving), its safe loading (:func:`~workbench.kernels.scoring.check_checkpoint`) and its score cache.
 

@@ -1,4 +1,4 @@
-"""Subsamples of each item's labels and their distance to the full distribution (methods.md M1.3).
+"""Subsamples of each item's labels and their distance to the full distribution (docs/METHODS.md, “Disagreement as signal”).
 
 Drawing n of an item's m labels without replacement is a multivariate hypergeometric draw on its
 category counts: one vectorised hypergeometric draw per category (not per item, not per draw),

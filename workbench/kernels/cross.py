@@ -1,4 +1,4 @@
-"""Cross-group agreement (cross-replication reliability, methods.md M6) from per-item counts.
+"""Cross-group agreement (cross-replication reliability, Wong, Paritosh & Aroyo 2021; docs/METHODS.md) from per-item counts.
 
 Per item, with a and b the two groups' category counts: the cross table a·bᵀ (all (rating from
 A, rating from B) pairs), a and b themselves (each group's label distribution) and each group's

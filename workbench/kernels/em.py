@@ -1,4 +1,4 @@
-"""EM for annotator models on sufficient statistics: comparison-mode attentiveness (M3) and Dawid–Skene.
+"""EM for annotator models on sufficient statistics: comparison-mode attentiveness and Dawid–Skene.
 
 Both models run through one driver, :func:`run_em`: a model supplies ``init``, ``step`` (one E+M
 step) and ``objective`` (the observed-data log-likelihood plus log-priors, which EM never lowers).
@@ -15,7 +15,7 @@ import torch
 
 from .device import DTYPE
 
-#: η is kept inside [EPS, 1 - EPS] (methods.md M3: "clip η to [1e-6, 1 − 1e-6]").
+#: η is kept inside [EPS, 1 - EPS] ("clip η to [1e-6, 1 − 1e-6]").
 EPS = 1e-6
 
 
@@ -77,7 +77,7 @@ def _keep_where(done: torch.Tensor, old: torch.Tensor, new: torch.Tensor) -> tor
     return torch.where(mask, old, new)
 
 
-# ---------------------------------------------------------------------- M3: attentiveness
+# ---------------------------------------------------------------------- attentiveness
 def comparison_stats(user: torch.Tensor, picked_strong: torch.Tensor, n_users: int) -> dict:
     """Per-user sufficient statistics: ``n`` comparisons and ``s`` picks of the stronger model."""
     n = torch.bincount(user, minlength=n_users).to(DTYPE)
@@ -100,7 +100,7 @@ def _log_beta_kernel(x: torch.Tensor, prior) -> torch.Tensor:
 
 @dataclass
 class Attentiveness:
-    """Model R1 of methods.md M3 — our reconstruction [DERIVED], not the paper's confirmed model.
+    """The comparison-mode model of docs/METHODS.md (“Cleaning”) — our reconstruction, not the paper's confirmed model.
 
     Each comparison is attentive with probability η_j; an attentive user picks the stronger model
     with probability μ, an inattentive one at random: ``P(pick strong) = ½ + η_j (μ − ½)``.
@@ -119,7 +119,7 @@ class Attentiveness:
 
     def init(self, stats: dict, mu: torch.Tensor, eta: torch.Tensor | None = None) -> dict:
         if eta is None:
-            eta = torch.full_like(stats["n"], 0.5)  # M3: "Init η_j = 0.5"
+            eta = torch.full_like(stats["n"], 0.5)  # "Init η_j = 0.5"
         return {"eta": eta.clamp(EPS, 1 - EPS), "mu": mu.to(stats["n"])}
 
     def step(self, params: dict, stats: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Model-vs-human metrics on preference pairs as additive per-item statistics (methods.md M5.5, M1.4).
+"""Model-vs-human metrics on preference pairs as additive per-item statistics (docs/METHODS.md, “Reward models against people”).
 
 Each item contributes one row of statistics; a metric is a function of the summed rows, so the
 value, per-slice values and bootstrap replicates (weighted sums of rows) share one compute step.
@@ -11,7 +11,7 @@ import torch
 from .device import DTYPE
 from .distributions import jsd_bits
 
-#: Metrics against soft human targets (M1.4, M5.5): accuracy per agreement level, Brier and ECE against the
+#: Metrics against soft human targets: accuracy per agreement level, Brier and ECE against the
 #: people's share choosing A, the reward margin's correlation with the length difference, uncertainty on split items.
 SOFT_METRICS = ("accuracy_unanimous", "accuracy_majority", "accuracy_split", "brier_soft", "ece", "length_bias_r",
                 "split_uncertainty")
@@ -162,7 +162,7 @@ def counts_of(sums: torch.Tensor) -> dict[str, torch.Tensor]:
             "n_clear_majority": sums[..., _LEVEL + 2], "n_split": sums[..., _SPLIT]}
 
 
-#: Metrics of a classifier's label probabilities against people's labels per item (the guardrail case, M1.4).
+#: Metrics of a classifier's label probabilities against people's labels per item (the guardrail case).
 LABEL_METRICS = ("accuracy", "kappa", "human_agreement", "jsd", "tvd", "cross_entropy", "brier")
 LABEL_HIGHER_IS_BETTER = {"accuracy": True, "kappa": True, "human_agreement": True, "jsd": False, "tvd": False,
                           "cross_entropy": False, "brier": False}

@@ -1,4 +1,4 @@
-"""Small reward models trained in the workbench: Bradley–Terry with an optional margin (methods.md M5.3).
+"""Small reward models trained in the workbench: Bradley–Terry with an optional margin (docs/METHODS.md, “Reward models against people”).
 
 A reward is a small head on text features: a hashed bag of words and word pairs (no download,
 deterministic) or a dense embedding from a user-supplied encoder. Training is full-batch Adam in
@@ -65,7 +65,7 @@ class RewardHead(torch.nn.Module):
 
 def margin_loss(reward_a: torch.Tensor, reward_b: torch.Tensor, a_chosen: torch.Tensor, margin: torch.Tensor,
                 weight: torch.Tensor | None = None) -> torch.Tensor:
-    """``−mean log σ(r_chosen − r_rejected − m)`` (M5.3; m = 0 is the plain Bradley–Terry loss), optionally weighted.
+    """``−mean log σ(r_chosen − r_rejected − m)`` (m = 0 is the plain Bradley–Terry loss), optionally weighted.
 
     >>> r = torch.tensor([2.0]); zero = torch.tensor([0.0])
     >>> float(margin_loss(r, zero, torch.tensor([True]), zero)) == float(-torch.nn.functional.logsigmoid(r))

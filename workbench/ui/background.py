@@ -10,6 +10,7 @@ and a component's output is complete when its cell returns.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -25,8 +26,17 @@ SEND_FIRST_MS = 300
 _IN_POOL = threading.local()
 
 
+#: Niceness of the pool's threads: long work yields the processor to the event loop that serves the pages (and,
+#: on a laptop, to the browser showing them); the work still gets every idle cycle.
+POOL_NICENESS = 10
+
+
 def _mark_pool_thread() -> None:
     _IN_POOL.active = True
+    try:  # Linux schedules threads one by one: this lowers this thread (and the threads it starts) only
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), POOL_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the work runs at the usual priority
+        pass
 
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench", initializer=_mark_pool_thread)

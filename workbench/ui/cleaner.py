@@ -24,7 +24,7 @@ from .background import call_in_session, error_text, run_in_background, session_
 from .workspace import Workspace
 
 
-#: The source-aware cleaning recipe of methods.md M4 (plus attentiveness, tags and a floor), as the tab opens.
+#: The source-aware cleaning recipe of docs/METHODS.md, “Cleaning” (plus attentiveness, tags and a floor), as the tab opens.
 DEFAULT_RULES = [
     {"rule": "flip", "where": "committee_group == 'NoAgree'"},
     {"rule": "drop", "where": "committee_group == 'LowAgree' and split == 'harmless'"},
@@ -92,7 +92,7 @@ class Cleaner(pn.viewable.Viewer):
     """
 
     workspace = param.ClassSelector(class_=Workspace)
-    strong_model = param.Selector(default=None, objects=[None], doc="The stronger model of the comparisons (M3's S).")
+    strong_model = param.Selector(default=None, objects=[None], doc="The stronger model of the comparisons (the model users should prefer).")
     mu_known = param.Boolean(default=False, doc="Fix μ (\"Knowing μ\") instead of estimating it under its Beta(8, 2) prior.")
     mu = param.Number(default=0.7, bounds=(0.51, 1.0), step=0.01, doc="P(the stronger model is truly better), when fixed.")
     low_cutoff = param.Number(default=0.5, bounds=(0.0, 1.0), step=0.05, doc="Share of members up to which a pair is LowAgree.")
@@ -251,7 +251,7 @@ class Cleaner(pn.viewable.Viewer):
         futures.wait(pending, timeout=timeout)
 
     def fit(self) -> None:
-        """Fit attentiveness (M3) off the request thread; the histogram and the rater rule follow when done."""
+        """Fit attentiveness off the request thread; the histogram and the rater rule follow when done."""
         if self.strong_model is None:
             self.message = "attentiveness needs items with model_a / model_b and a stronger model to choose"
             return
@@ -426,13 +426,14 @@ class Cleaner(pn.viewable.Viewer):
 
     def _show_histogram(self) -> None:
         fit = self.attentiveness
-        if fit is None:
-            self._histogram.object = hv.Histogram(([0, 1], [0])).opts(title="Attentiveness (not fitted yet)", height=220, responsive=True)
+        self._histogram.visible, self._histogram_note.visible = fit is not None, fit is None
+        if fit is None:  # no empty axes: a sentence until there is something to draw
             return
         values = fit.users["attentiveness"].dropna().to_numpy()
         counts, edges = np.histogram(values, bins=20, range=(0, 1))
         plot = hv.Histogram((edges, counts), kdims="attentiveness", vdims="users").opts(
-            title="Attentiveness η̂ per user", height=220, responsive=True, color="#4c72b0", tools=["hover"])
+            title="Attentiveness η̂ per user", xlabel="attentiveness η̂ (0 = random clicks, 1 = always attentive)",
+            ylabel="users (count)", height=220, responsive=True, color="#4c72b0", tools=["hover"])
         threshold = self._threshold()
         if threshold is not None:
             plot = plot * hv.VLine(threshold).opts(color="#c44e52", line_dash="dashed", line_width=2)
@@ -582,7 +583,9 @@ class Cleaner(pn.viewable.Viewer):
         self._alpha_after = pn.pane.Markdown("alpha after: *computing…*")
         self._balance = pn.pane.DataFrame(index=False, width=240)
         self._committee = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self._histogram = pn.pane.HoloViews(sizing_mode="stretch_width")
+        self._histogram = pn.pane.HoloViews(sizing_mode="stretch_width", visible=False)
+        self._histogram_note = pn.pane.Markdown('*Attentiveness per user is drawn here after "Fit attentiveness" (left).*',
+                                                sizing_mode="stretch_width")
         self._diff = pn.pane.DataFrame(index=False, sizing_mode="stretch_width", max_height=420)
 
     def _build_rule_rows(self) -> None:
@@ -611,13 +614,13 @@ class Cleaner(pn.viewable.Viewer):
             return pn.pane.Alert("No data set loaded: pass ratings=… (see workbench.read_ratings).", alert_type="warning")
         controls = pn.Column(
             pn.pane.Markdown("### Rules (each applies to what the rules above left)"), self._rules,
-            pn.pane.Markdown("### Committee (M4)"), self._committee_controls,
-            pn.pane.Markdown("### Attentiveness (M3)"), self._attentiveness_controls,
+            pn.pane.Markdown("### Committee"), self._committee_controls,
+            pn.pane.Markdown("### Attentiveness"), self._attentiveness_controls,
             pn.pane.Markdown("### Recipe"), self._recipe_controls, width=460,
         )
         views = pn.Column(
             self._counts, pn.Row(self._alpha_before_pane, self._alpha_after), self._committee,
-            pn.Row(pn.Column(pn.pane.Markdown("**Label balance**"), self._balance), self._histogram, sizing_mode="stretch_width"),
+            pn.Row(pn.Column(pn.pane.Markdown("**Label balance**"), self._balance), self._histogram, self._histogram_note, sizing_mode="stretch_width"),
             pn.pane.Markdown("### Affected items"), self._diff, sizing_mode="stretch_width",
         )
         return pn.Column(pn.pane.Markdown("## Clean"), self._alert, pn.Row(controls, views, sizing_mode="stretch_width"),

@@ -18,6 +18,7 @@ from ..analysis.reliability import reliability
 from ..data.ratings import Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
+from . import figures
 from .background import after_this_event, call_in_session, error_text, run_in_background, session_document
 from .workspace import Workspace
 
@@ -32,6 +33,7 @@ MAX_DEFAULT_GROUPS = 8
 MAX_FILTER_VALUES = 60
 #: Text shown for a selected item, when the data set has these item columns.
 TEXT_COLUMNS = ("prompt", "response_a", "response_b", "text", "post", "reply", "premise", "hypothesis")
+VOLCANO_X = "JSD between the group and the other raters (bits)"
 ITEM_COLUMNS = ["item_id", "entropy", "jsd", "group", "p_value", "q_value", "n_ratings", "note"]
 
 
@@ -356,7 +358,8 @@ class Explorer(pn.viewable.Viewer):
         counts, edges = np.histogram(values, bins=20, range=(0, 1))
         low, high = self.entropy_range
         histogram = hv.Histogram((edges, counts), kdims="normalised entropy", vdims="items").opts(
-            title="Entropy of items (select a range)", responsive=True, height=240, color="#4c72b0",
+            title="Entropy of items (select a range)", xlabel="normalised entropy (0 = unanimous, 1 = even split)",
+            ylabel="items (count)", responsive=True, height=240, color="#4c72b0",
             tools=["xbox_select", "hover"], active_tools=["xbox_select"])
         stream = hv.streams.BoundsX(source=histogram, boundsx=(low, high))
         stream.add_subscriber(lambda boundsx: boundsx and self.param.update(entropy_range=(max(0.0, boundsx[0]), min(1.0, boundsx[1]))))
@@ -426,7 +429,8 @@ class Explorer(pn.viewable.Viewer):
         shares = item_groups(grouped, self.item, column)
         shares["label"] = shares["label"].astype(str)
         bars = hv.Bars(shares, ["group", "label"], ["share", "count"]).opts(
-            title=f"Labels of {self.item}, overall and by {self.group_by}", responsive=True, height=260, tools=["hover"],
+            title=f"Labels of {self.item}, overall and by {self.group_by}", xlabel=f"{self.group_by} group · label",
+            ylabel="share of the group's ratings", responsive=True, height=260, tools=["hover"],
             multi_level=False, xrotation=30)
         parts.append(pn.pane.HoloViews(bars, sizing_mode="stretch_width"))
         if self.ratings.has_raters and "rationale" in self.ratings.ratings.columns:
@@ -439,12 +443,14 @@ class Explorer(pn.viewable.Viewer):
     def volcano(self):
         divergence = self._tested_divergence()
         if divergence is None:
-            return hv.Points([], ["jsd", "-log10 p"]).opts(title="Group divergence vs −log₁₀ p (testing…)", responsive=True, height=280)
+            return hv.Points([], ["jsd", "-log10 p"]).opts(title="Group divergence vs −log₁₀ p (testing…)", xlabel=VOLCANO_X,
+                                                     ylabel="−log₁₀ p (permutation test)", responsive=True, height=280)
         tested = divergence[divergence["p_value"].notna()].copy()
         tested["-log10 p"] = -np.log10(tested["p_value"])
         tested["significant"] = np.where(tested["q_value"] < 0.05, "q < 0.05", "q ≥ 0.05")
         return hv.Points(tested, ["jsd", "-log10 p"], ["item_id", "group", "q_value", "significant"]).opts(
-            title=f"Group divergence vs −log₁₀ p ({len(tested)} items tested)", responsive=True, height=280,
+            title=f"Group divergence vs −log₁₀ p ({len(tested)} items tested)", xlabel=VOLCANO_X,
+            ylabel="−log₁₀ p (permutation test)", responsive=True, height=280,
             color="significant", cmap={"q < 0.05": "#c44e52", "q ≥ 0.05": "#8c8c8c"}, tools=["hover"], size=5, alpha=0.7,
             legend_position="top_left")
 
@@ -476,14 +482,14 @@ class Explorer(pn.viewable.Viewer):
             return pn.pane.Markdown("*Bootstraps running…*")
         alphas = tests["alphas"]
         by = alphas.columns[0]
-        frame = pd.DataFrame({by: alphas[by].astype(str), "alpha": alphas["value"], "ci_low": alphas["ci_low"],
-                              "ci_high": alphas["ci_high"], "n_raters": alphas["n_raters"]})
-        points = hv.Scatter(frame, by, ["alpha", "ci_low", "ci_high", "n_raters"]).opts(size=9, color="#4c72b0", tools=["hover"])
-        bars = hv.ErrorBars((frame[by], frame["alpha"], frame["alpha"] - frame["ci_low"], frame["ci_high"] - frame["alpha"]),
-                            kdims=by, vdims=["alpha", "below", "above"])
-        plot = (bars * points).opts(hv.opts.Overlay(title=f"Alpha within each {by} group (95 % CI)", responsive=True, height=260))
+        plot = figures.intervals(alphas, by, title=f"Alpha within each {by} group (95 % interval)", xlabel=by,
+                                 ylabel="Krippendorff's alpha").opts(hv.opts.Scatter(tools=["hover"]),
+                                                                     hv.opts.Overlay(responsive=True, height=260))
         cross = tests["cross"][["group_a", "group_b", "n_items", "kappa_x", "alpha_a", "alpha_b", "xrr", "xrr_ci_low", "xrr_ci_high", "note"]]
-        return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width"),
+        heatmap = figures.cross_agreement(cross, title=f"xRR between {by} groups (diagonal: alpha within the group)", label=by).opts(
+            responsive=True, height=300, tools=["hover"], xrotation=30)
+        return pn.Column(pn.Row(pn.pane.HoloViews(plot, sizing_mode="stretch_width"),
+                                pn.pane.HoloViews(heatmap, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
                          pn.pane.Markdown(f"**Cross-group agreement** ({len(cross)} pairs of groups). xRR ≈ 1: the groups agree "
                                           "with each other as much as within themselves; below 1, less. Above 1 they agree with "
                                           "each other *more* than within themselves — it happens when groups are small or "
@@ -496,12 +502,13 @@ class Explorer(pn.viewable.Viewer):
     def convergence_plot(self):
         tests = self._current()
         if tests is None:
-            return hv.Curve([], "raters per item", "JSD to the full distribution").opts(title="Convergence (drawing…)", responsive=True, height=260)
+            return hv.Curve([], "raters per item", "JSD to the full distribution").opts(
+                title="Convergence (drawing…)", ylabel="JSD to the full distribution (bits)", responsive=True, height=260)
         curve = tests["curve"]
         band = hv.Area((curve["size"], curve["low"], curve["high"]), "raters per item", ["JSD", "high"]).opts(alpha=0.25, color="#4c72b0")
         line = hv.Curve((curve["size"], curve["distance"]), "raters per item", "JSD").opts(color="#4c72b0", tools=["hover"])
         return (band * line).opts(hv.opts.Overlay(title="Convergence: JSD of n-rater subsamples to the full distribution",
-                                                  responsive=True, height=260, logx=True, ylabel="JSD (mean; band: 5–95 % of items)"))
+                                                  responsive=True, height=260, logx=True, ylabel="JSD to the full distribution (bits; band: 5–95 % of items)"))
 
     @param.depends("tests", "target")
     def plan(self):
@@ -514,6 +521,10 @@ class Explorer(pn.viewable.Viewer):
             f"**Raters per item** for 90 % of items within JSD {self.target:.3f} of their distribution: "
             f"**{n_multinomial}** (multinomial approximation) · **{curve_text}** (pilot curve){' — ' + note if note else ''}\n\n"
             f"<small>{tests['plan']['assumption'].iloc[0]}</small>", sizing_mode="stretch_width")
+
+    def _target_slider(self) -> pn.widgets.FloatSlider:
+        """The sample-size target, shown to the step it moves by (0.075, not 0.08)."""
+        return pn.widgets.FloatSlider.from_param(self.param.target, name="Target JSD (bits)", format="0.000")
 
     @param.depends("error")
     def _error(self):
@@ -536,7 +547,7 @@ class Explorer(pn.viewable.Viewer):
                            "per-rating and item columns describe ratings and items, not raters")
             return pn.Column(pn.pane.Alert(f"Group comparisons need rater groups: {reason}.", alert_type="info"),
                              pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
-                                    pn.Column(pn.widgets.FloatSlider.from_param(self.param.target, name="Target JSD"), self.plan),
+                                    pn.Column(self._target_slider(), self.plan),
                                     sizing_mode="stretch_width"),
                              sizing_mode="stretch_width")
         controls = pn.Row(
@@ -560,7 +571,7 @@ class Explorer(pn.viewable.Viewer):
                    pn.Column(self.item_detail, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.Column(self.agreement, sizing_mode="stretch_width"),
             pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
-                   pn.Column(pn.widgets.FloatSlider.from_param(self.param.target, name="Target JSD"), self.plan, sizing_mode="stretch_width"),
+                   pn.Column(self._target_slider(), self.plan, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

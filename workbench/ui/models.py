@@ -32,7 +32,7 @@ from ..data.store import Store
 from ..errors import WorkbenchDataError
 from ..kernels.model_metrics import METRICS
 from . import figures
-from .background import error_text, run_in_background
+from .background import call_in_session, error_text, run_in_background, session_document
 from .workspace import Workspace
 
 #: Environment variable naming a folder whose sub-folders are local checkpoints (listed in the tab).
@@ -282,16 +282,18 @@ class ModelComparison(pn.viewable.Viewer):
             return
         pair = (self.model_a, self.model_b) if self.model_a and self.model_b and self.model_a != self.model_b else None
 
-        def work():
-            table = compare_models(ratings, {n: scores[n] for n in names}, by=by, n_boot=n_boot)
-            self._tick(1, 2)
-            diff = compare_two(ratings, scores, *pair, by=by, n_boot=n_boot) if pair else None
-            return table, diff
+        doc = session_document()
 
-        def done(result):
-            table, diff = result
-            self.param.update(table=table, difference=diff,
-                              verdict_text=self._verdict(diff), status=f"Compared {len(names)} models on {int(table['n_items'].iloc[0])} items.")
+        def work():
+            # the answer asked for first (which of A and B agrees with people better) is shown as soon as it is known;
+            # the table and figures of every selected model follow
+            diff = compare_two(ratings, scores, *pair, by=by, n_boot=n_boot) if pair else None
+            call_in_session(doc, lambda: self.param.update(difference=diff, verdict_text=self._verdict(diff)))
+            self._tick(1, 2)
+            return compare_models(ratings, {n: scores[n] for n in names}, by=by, n_boot=n_boot)
+
+        def done(table):
+            self.param.update(table=table, status=f"Compared {len(names)} models on {int(table['n_items'].iloc[0])} items.")
 
         self._run("Comparing", work, done, wait)
 
@@ -471,16 +473,16 @@ class ModelComparison(pn.viewable.Viewer):
             button.disabled = self.busy
         self.param.watch(lambda event: [setattr(b, "disabled", event.new) for b in (compare, score, train)], "busy")
         controls = pn.Column(
-            pn.pane.Markdown("### Models"),
+            pn.pane.Markdown("### Compare"),
             pn.widgets.MultiChoice.from_param(self.param.selected, label="Models to compare"),
             pn.widgets.Select.from_param(self.param.by, label="Slice by (item column)"),
             pn.widgets.IntInput.from_param(self.param.n_boot, label="Bootstrap replicates"),
             compare,
-            pn.pane.Markdown("#### A versus B"),
+            pn.pane.Markdown("### A versus B"),
             pn.widgets.Select.from_param(self.param.model_a, label="Model A"),
             pn.widgets.Select.from_param(self.param.model_b, label="Model B"),
             pn.widgets.Select.from_param(self.param.metric, label="Metric (forest plot and verdict)"),
-            pn.pane.Markdown("#### Add a model"),
+            pn.pane.Markdown("### Add a model"),
             pn.widgets.Select.from_param(self.param.checkpoint, label="Local checkpoint"),
             pn.widgets.Select.from_param(self.param.reference, label="DPO reference (causal-LM checkpoints)"),
             pn.widgets.FloatInput.from_param(self.param.beta, label="DPO β"), score,
@@ -493,11 +495,11 @@ class ModelComparison(pn.viewable.Viewer):
             width=300,
         )
         main = pn.Column(
-            pn.pane.Markdown("## Models against people"),
             self.metrics_view,
             self.forest_view,
             self.difference_view,
             pn.Row(self.scatter_view, self.calibration_view, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
-        return pn.Row(controls, main, sizing_mode="stretch_width")
+        return pn.Column(pn.pane.Markdown("## Models against people"), pn.Row(controls, main, sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width")

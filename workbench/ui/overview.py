@@ -9,9 +9,12 @@ import panel as pn
 import param
 from bokeh.models import NumeralTickFormatter
 
+from ..analysis.groups import slice_columns
 from ..analysis.reliability import reliability
 from ..analysis.summary import rater_attribute_summary
 from ..data.ratings import Ratings
+from ..errors import WorkbenchDataError
+from . import figures
 from .background import error_text, run_in_background
 from .raters import RaterTable
 from .workspace import Workspace
@@ -41,9 +44,11 @@ class Overview(pn.viewable.Viewer):
     ratings = param.ClassSelector(class_=Ratings, doc="The data set shown.")
     workspace = param.ClassSelector(class_=Workspace, allow_None=True, doc="The shared state whose ratings in use are shown, if any.")
     n_boot = param.Integer(default=200, bounds=(0, None), doc="Bootstrap replicates behind the headline interval.")
+    slice_by = param.Selector(default=None, objects=[None], doc="Rater attribute or item column whose groups get an alpha each.")
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._slice_watcher = None
         if self.workspace is not None:
             self.ratings, self._data = self.workspace.in_use, self.workspace.ratings
             self._watcher = self.workspace.param.watch(self._follow, "in_use")
@@ -54,6 +59,64 @@ class Overview(pn.viewable.Viewer):
             self.workspace.param.unwatch(self._watcher)
             return
         self.ratings = event.new
+
+    @param.depends("ratings", watch=True, on_init=True)
+    def _offer_slices(self) -> None:
+        """Slice choices for the data shown: rater attributes and item columns with 2–12 values."""
+        choices = slice_columns(self.ratings) if self.ratings is not None else []
+        self.param.slice_by.objects = [None, *choices]
+        if self.slice_by not in choices:
+            self.slice_by = choices[0] if choices else None
+
+    def slice_table(self, column: str | None = None) -> pd.DataFrame:
+        """Alpha per value of ``column`` (default ``slice_by``) with 95 % item-bootstrap intervals.
+
+        >>> import workbench
+        >>> overview = workbench.Overview(ratings=workbench.simulate_study(n_items=60, ratings_per_item=5, n_raters=15).ratings)
+        >>> overview.slice_table("split")[["split", "n_items"]]
+              split  n_items
+        0  harmless       27
+        1   helpful       33
+        """
+        column = self.slice_by if column is None else column
+        if column is None:
+            raise WorkbenchDataError("no column to slice by: the data set has no rater attribute or item column with 2–12 values")
+        return reliability(self.ratings, by=column, n_boot=self.n_boot)
+
+    def slice_plot(self, table: pd.DataFrame, column: str):
+        """Dot-and-whisker of :meth:`slice_table`, with the alpha of all items as a reference line."""
+        overall = reliability(self.ratings, n_boot=0).iloc[0]["value"]
+        metric = "Krippendorff's alpha"
+        return figures.intervals(table, column, title=f"{metric} per {column} (95 % interval; line: all items)",
+                                 xlabel=column, ylabel=metric, reference=overall).opts(
+            hv.opts.Scatter(tools=["hover"]), hv.opts.Overlay(responsive=True, height=280))
+
+    def _slice_pane(self) -> pn.Column:
+        """The per-slice figure, computed off the request thread whenever ``slice_by`` changes."""
+        holder = pn.Column(sizing_mode="stretch_width")
+
+        def show(*_):
+            column = self.slice_by
+            if column is None:
+                holder.objects = [pn.pane.Markdown("*No rater attribute or item column with 2–12 values to slice by.*")]
+                return
+            holder.objects = [pn.pane.Markdown(f"*Alpha per {column}: computing…*")]
+
+            def done(result):
+                if column == self.slice_by:
+                    holder.objects = [pn.pane.HoloViews(result, sizing_mode="stretch_width")]
+
+            def failed(error):
+                if column == self.slice_by:
+                    holder.objects = [pn.pane.Markdown(f"*Alpha per {column}: not computed — {error_text(error)}*")]
+
+            run_in_background(lambda: self.slice_plot(self.slice_table(column), column), done=done, failed=failed)
+
+        if self._slice_watcher is not None:
+            self.param.unwatch(self._slice_watcher)
+        self._slice_watcher = self.param.watch(show, "slice_by")
+        show()
+        return holder
 
     def headline(self) -> str:
         """Krippendorff's alpha at the data's own level, with its 95 % item-bootstrap interval.
@@ -92,7 +155,7 @@ class Overview(pn.viewable.Viewer):
         counts = self.ratings.raters_per_item().value_counts().sort_index()
         frame = pd.DataFrame({"ratings per item": counts.index.astype(str), "items": counts.to_numpy()})
         return hv.Bars(frame, "ratings per item", "items").opts(
-            title="Ratings per item", responsive=True, height=280, tools=["hover"], color="#4c72b0", yformatter=COUNT_FORMAT
+            title="Ratings per item", xlabel="ratings per item", ylabel="items (count)", responsive=True, height=280, tools=["hover"], color="#4c72b0", yformatter=COUNT_FORMAT
         )
 
     @param.depends("ratings")
@@ -101,11 +164,12 @@ class Overview(pn.viewable.Viewer):
         if self.ratings.level in ("interval", "ratio") and len(totals) > 30:
             counts, edges = np.histogram(totals.index.to_numpy(dtype=float), bins=20, weights=totals.to_numpy())
             return hv.Histogram((edges, counts), kdims="label", vdims="ratings").opts(
-                title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452", yformatter=COUNT_FORMAT
+                title="Label distribution", xlabel="label", ylabel="ratings (count)", responsive=True, height=280, tools=["hover"],
+                color="#dd8452", yformatter=COUNT_FORMAT
             )
         frame = pd.DataFrame({"label": totals.index.astype(str), "ratings": totals.to_numpy()})
         return hv.Bars(frame, "label", "ratings").opts(
-            title="Label distribution", responsive=True, height=280, tools=["hover"], color="#dd8452", yformatter=COUNT_FORMAT
+            title="Label distribution", xlabel="label", ylabel="ratings (count)", responsive=True, height=280, tools=["hover"], color="#dd8452", yformatter=COUNT_FORMAT
         )
 
     def __panel__(self):
@@ -137,6 +201,9 @@ class Overview(pn.viewable.Viewer):
                 pn.pane.HoloViews(self.label_plot, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
+            pn.pane.Markdown("### Agreement per slice"),
+            pn.widgets.Select.from_param(self.param.slice_by, name="Slice by (rater attribute or item column)", width=320),
+            self._slice_pane(),
             RaterTable(ratings=self.ratings),
             sizing_mode="stretch_width",
         )

@@ -25,6 +25,7 @@ import pandas as pd
 from ..analysis.convergence import convergence, sample_size
 from ..analysis.distributions import item_table
 from ..analysis.divergence import cross_reliability, group_divergence
+from ..analysis.groups import slice_columns
 from ..analysis.models import compare_models
 from ..analysis.recipes import Recipe, recipe_effect
 from ..analysis.reliability import reliability
@@ -109,23 +110,11 @@ class _Page:
                 f"<style>{STYLE}</style>{head}</head><body>\n{body}\n</body></html>\n")
 
 
-def _distinct(column: pd.Series) -> int:
-    """Distinct values of a column (0 for columns of lists or dicts, which cannot slice anything)."""
-    try:
-        return int(column.nunique(dropna=True))
-    except TypeError:
-        return 0
-
-
 def _default_by(ratings: Ratings) -> list[str]:
     """Rater attributes with 2–12 values (at most two), else item columns with 2–12 values: the slices a reader expects."""
-    for table in ((ratings.raters if ratings.has_raters else None), ratings.items):
-        if table is None:
-            continue
-        chosen = [c for c in table.columns if 2 <= _distinct(table[c]) <= 12]
-        if chosen:
-            return chosen[:2]
-    return []
+    columns = slice_columns(ratings)
+    raters = [c for c in columns if ratings.has_raters and c in ratings.raters.columns]
+    return (raters or columns)[:2]
 
 
 def _data_hash(ratings: Ratings) -> tuple[str, str]:
