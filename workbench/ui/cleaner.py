@@ -21,6 +21,7 @@ from ..data.ratings import PREFERENCE_LABELS, Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
 from .background import call_in_session, error_text, run_in_background, session_document
+from .tables import data_table
 from .workspace import Workspace
 
 
@@ -581,12 +582,12 @@ class Cleaner(pn.viewable.Viewer):
         self._counts = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._alpha_before_pane = pn.pane.Markdown("alpha before: *computing…*")
         self._alpha_after = pn.pane.Markdown("alpha after: *computing…*")
-        self._balance = pn.pane.DataFrame(index=False, width=240)
+        self._balance = data_table(index=False, width=240)
         self._committee = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._histogram = pn.pane.HoloViews(sizing_mode="stretch_width", visible=False)
         self._histogram_note = pn.pane.Markdown('*Attentiveness per user is drawn here after "Fit attentiveness" (left).*',
                                                 sizing_mode="stretch_width")
-        self._diff = pn.pane.DataFrame(index=False, sizing_mode="stretch_width", max_height=420)
+        self._diff = data_table(index=False, sizing_mode="stretch_width", max_height=420)
 
     def _build_rule_rows(self) -> None:
         rows = []

@@ -20,6 +20,7 @@ from ..data.store import Store
 from ..errors import WorkbenchDataError
 from . import figures
 from .background import after_this_event, call_in_session, error_text, run_in_background, session_document
+from .tables import data_table
 from .workspace import Workspace
 
 
@@ -494,7 +495,7 @@ class Explorer(pn.viewable.Viewer):
                                           "with each other as much as within themselves; below 1, less. Above 1 they agree with "
                                           "each other *more* than within themselves — it happens when groups are small or "
                                           "internally noisy (low within-group alpha), so read it with the interval and the alphas."),
-                         pn.pane.DataFrame(_shown(cross), index=False, sizing_mode="stretch_width", max_height=360,
+                         data_table(_shown(cross), index=False, sizing_mode="stretch_width", max_height=360,
                                            styles={"overflow-y": "auto"}),  # many groups: the table scrolls, the page stays short
                          sizing_mode="stretch_width")
 
@@ -550,7 +551,7 @@ class Explorer(pn.viewable.Viewer):
                                     pn.Column(self._target_slider(), self.plan),
                                     sizing_mode="stretch_width"),
                              sizing_mode="stretch_width")
-        controls = pn.Row(
+        controls = pn.FlexBox(  # wraps onto a second line in a narrow window
             pn.widgets.Select.from_param(self.param.group_by, name="Group raters by", width=200),
             pn.widgets.IntSlider.from_param(self.param.bins, name="Bins", width=140,
                                             visible=pn.bind(lambda _: self.binned(), self.param.group_by)),

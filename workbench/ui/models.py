@@ -33,6 +33,7 @@ from ..errors import WorkbenchDataError
 from ..kernels.model_metrics import METRICS
 from . import figures
 from .background import call_in_session, error_text, run_in_background, session_document
+from .tables import scrolling_table
 from .workspace import Workspace
 
 #: Environment variable naming a folder whose sub-folders are local checkpoints (listed in the tab).
@@ -114,20 +115,6 @@ def formatted_metrics(table: pd.DataFrame, by_label: str, evaluated_on: dict | N
             value = value + [f" [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else "" for lo, hi in zip(low, high)]
         out[metric] = value
     return out
-
-
-def scrolling_table(frame: pd.DataFrame) -> pn.pane.HTML:
-    """A table that keeps the page's width and scrolls sideways (a visible scrollbar) when its columns need more.
-
-    >>> "overflow-x: auto" in scrolling_table(pd.DataFrame({"a": [1]})).object
-    True
-    """
-    markup = frame.to_html(index=False, border=0, classes="workbench-table", na_rep="—")
-    return pn.pane.HTML(f"<div style='overflow-x: auto; max-width: 100%'>{markup}</div>", sizing_mode="stretch_width",
-                        stylesheets=[".workbench-table { border-collapse: collapse; white-space: nowrap; font-size: 0.9em }"
-                                     ".workbench-table th, .workbench-table td { padding: 2px 8px; text-align: right;"
-                                     " border-bottom: 1px solid #ddd }"
-                                     ".workbench-table th { position: sticky; top: 0; background: #f7f7f7 }"])
 
 
 class ModelComparison(pn.viewable.Viewer):

@@ -17,6 +17,7 @@ from ..errors import WorkbenchDataError
 from . import figures
 from .background import error_text, run_in_background
 from .raters import RaterTable
+from .tables import data_table
 from .workspace import Workspace
 
 #: Counts on axes as 1,000,000 rather than 1.000e+6.
@@ -184,7 +185,7 @@ class Overview(pn.viewable.Viewer):
             return pn.pane.Alert("No data set loaded: pass ratings=… (see workbench.read_ratings).", alert_type="warning")
         attributes = rater_attribute_summary(self.ratings)
         attribute_view = (
-            pn.pane.DataFrame(attributes, index=False, sizing_mode="stretch_width", max_height=400)
+            data_table(attributes, index=False, sizing_mode="stretch_width", max_height=400)
             if len(attributes)
             else pn.pane.Markdown("*No rater attributes in this data set.*")
         )
@@ -192,7 +193,7 @@ class Overview(pn.viewable.Viewer):
             pn.pane.Markdown("## Overview"),
             self._headline_pane(),
             pn.Row(
-                pn.pane.DataFrame(self.facts(), sizing_mode="stretch_width"),
+                data_table(self.facts(), sizing_mode="stretch_width"),
                 pn.Column(pn.pane.Markdown("### Rater attributes"), attribute_view, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),

@@ -14,6 +14,7 @@ from ..data.ratings import Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
 from .background import call_in_session, session_document
+from .tables import data_table
 from .workspace import Workspace
 
 #: Item columns shown as the item's text, in this order, when present.
@@ -340,9 +341,9 @@ class Tagger(pn.viewable.Viewer):
         self._navigation = pn.Row(*navigation)
         self._header = pn.pane.Markdown(sizing_mode="stretch_width")
         self._text = pn.Column(sizing_mode="stretch_width")
-        self._labels = pn.pane.DataFrame(sizing_mode="stretch_width")
+        self._labels = data_table(sizing_mode="stretch_width")
         self._rationales = pn.Column(sizing_mode="stretch_width")
-        self._current = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
+        self._current = data_table(index=False, sizing_mode="stretch_width")
         self._progress = pn.indicators.Progress(value=0, max=1, sizing_mode="stretch_width", bar_color="success")
         self._progress_text = pn.pane.Markdown()
         self._alert = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
