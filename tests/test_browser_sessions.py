@@ -13,7 +13,7 @@ from browser import needs_chromium, open_page, served
 pytestmark = needs_chromium
 
 #: The Explorer's status line while its permutation tests run.
-TESTING = re.compile(r"^testing \d+ items: \d+ permutations of")
+TESTING = re.compile(r"^testing [\d,]+ items: [\d,]+ permutations of")
 
 
 #: Permutations per Explorer job here: its tests then take many seconds (the app's default is 1000).

@@ -616,7 +616,9 @@ print(plan.attrs["curve"].round(4).to_string(index=False))"""),
     ("md", """## The Explorer, inline
 
 The same component is the **Explorer** tab of `workbench serve`: group by any rater attribute,
-filter items, select an entropy range, pick an item to read it and see its labels per group."""),
+filter items, select an entropy range, pick an item to read it and see its labels per group. Unless you set
+*Permutations*, it runs enough of them for a single item to reach q < 0.05 among the items shown (20 × the items,
+within a time budget; beyond it, the page states the smallest q it can reach)."""),
     ("code", """import panel as pn
 
 pn.extension("tabulator", inline=True)

@@ -26,20 +26,27 @@ SEND_FIRST_MS = 300
 _IN_POOL = threading.local()
 
 
-#: Niceness of the pool's threads: long work yields the processor to the event loop that serves the pages (and,
-#: on a laptop, to the browser showing them); the work still gets every idle cycle.
-POOL_NICENESS = 10
+#: Niceness of the threads that run long work (permutation tests, scoring, training): it yields the processor
+#: to the event loop that serves the pages, to the quick jobs a click starts (a comparison, a headline) and, on a
+#: laptop, to the browser showing them; it still gets every idle cycle.
+LONG_NICENESS = 10
 
 
 def _mark_pool_thread() -> None:
     _IN_POOL.active = True
+
+
+def _mark_long_thread() -> None:
+    _mark_pool_thread()
     try:  # Linux schedules threads one by one: this lowers this thread (and the threads it starts) only
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), POOL_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LONG_NICENESS)
     except (AttributeError, OSError):  # not Linux, or not allowed: the work runs at the usual priority
         pass
 
 
+#: Quick work a click waits for, and long work that must not hold it up: one small pool each, shared by every session.
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench", initializer=_mark_pool_thread)
+_LONG_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench-long", initializer=_mark_long_thread)
 
 
 def session_document():
@@ -95,6 +102,19 @@ def after_this_event(update) -> None:
         pass
 
 
+def when_loaded(update) -> None:
+    """Run ``update()`` once the browser has drawn the served page (at once outside a server): what a page shows
+    first paints sooner when its figures and long work follow.
+
+    >>> when_loaded(lambda: print("now"))
+    now
+    """
+    if session_document() is None:
+        update()
+    else:
+        pn.state.onload(update)
+
+
 def _next_tick(doc, update) -> None:
     """``update()`` on ``doc``'s event loop, with Panel's current document set to ``doc``; skipped if the session closed."""
 
@@ -123,8 +143,11 @@ def error_text(error: Exception) -> str:
     return "an unexpected problem stopped this computation (the server log has the details)"
 
 
-def run_in_background(work, *, done, failed) -> Future:
+def run_in_background(work, *, done, failed, long: bool = False) -> Future:
     """Run ``work()`` on the shared pool; then ``done(result)``, or ``failed(error)`` for an exception.
+
+    ``long=True`` for work that takes seconds or more (a permutation test, scoring, training): it runs on its own
+    pool at a lower priority, so the quick jobs a click starts are not queued or slowed behind it.
 
     >>> out = []
     >>> future = run_in_background(lambda: 6 * 7, done=out.append, failed=print)
@@ -147,6 +170,6 @@ def run_in_background(work, *, done, failed) -> Future:
         error = future.exception()
         call_in_session(doc, partial(done, future.result()) if error is None else partial(failed, error))
 
-    future = _POOL.submit(work)
+    future = (_LONG_POOL if long else _POOL).submit(work)
     future.add_done_callback(_finish)
     return future

@@ -56,6 +56,22 @@ def q_floor_note(n_perm: int, n_items: int) -> str:
     return text
 
 
+#: Work the Explorer's permutation test may take by default, in items × permutations (about 25 s on 2 cores).
+AUTO_PERMUTATION_BUDGET = 100_000_000
+
+
+def default_permutations(n_items: int) -> int:
+    """Permutations to run for ``n_items`` when none are asked for: enough for a single item to reach q < 0.05
+    (Benjamini–Hochberg over ``n_items``: 20 × n_items − 1), at least 1,000, within AUTO_PERMUTATION_BUDGET
+    (beyond it, the page states the q floor instead).
+
+    >>> default_permutations(30), default_permutations(2_000), default_permutations(50_000)
+    (1000, 39999, 2000)
+    """
+    needed = 20 * max(int(n_items), 1) - 1
+    return int(max(1000, min(needed, AUTO_PERMUTATION_BUDGET // max(int(n_items), 1))))
+
+
 class Explorer(pn.viewable.Viewer):
     """Disagreement explorer: entropy, group divergence with permutation tests, per-group and cross-group agreement, convergence.
 
@@ -89,7 +105,8 @@ class Explorer(pn.viewable.Viewer):
     entropy_range = param.Range(default=(0.0, 1.0), bounds=(0.0, 1.0), doc="Normalised entropy range of the items listed.")
     item = param.String(default=None, allow_None=True, doc="The selected item.")
     target = param.Number(default=0.05, bounds=(0.005, 0.3), step=0.005, doc="Sample-size target (JSD, bits).")
-    n_perm = param.Integer(default=1000, bounds=(0, None), doc="Permutations behind the p-values.")
+    n_perm = param.Integer(default=None, bounds=(0, None), allow_None=True,
+                           doc="Permutations behind the p-values (None: default_permutations for the items shown).")
     n_boot = param.Integer(default=200, bounds=(0, None), doc="Bootstrap replicates behind the intervals.")
     n_draws = param.Integer(default=100, bounds=(1, None), doc="Subsamples per size for convergence.")
     tests = param.Dict(default=None, allow_None=True, doc="Results of the long computations for the current view.")
@@ -257,7 +274,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _key(self) -> tuple:
         return (self.group_by, self.bins if self.binned() else None, self.min_per_group, self.filter_column, self.filter_value,
-                self.data_revision)
+                self.data_revision, self.n_perm)
 
     def untested_reason(self) -> str:
         """One plain sentence when the grouping tests no item (else ""): why, and what to change.
@@ -279,7 +296,7 @@ class Explorer(pn.viewable.Viewer):
                 "lower the minimum or choose another attribute.")
 
     # ------------------------------------------------------------------ long work, off the request thread
-    @param.depends("group_by", "bins", "min_per_group", "filter_column", "filter_value", "data_revision", watch=True)
+    @param.depends("group_by", "bins", "min_per_group", "filter_column", "filter_value", "data_revision", "n_perm", watch=True)
     def _start_tests(self) -> None:
         if self.ratings is None or self._job == 0:  # not shown yet: nothing to compute for
             return
@@ -296,9 +313,10 @@ class Explorer(pn.viewable.Viewer):
         except WorkbenchDataError as err:
             self.error = str(err)
             return
-        n_perm, n_boot, n_draws, target, k = self.n_perm, self.n_boot, self.n_draws, self.target, self.min_per_group
+        n_perm = self.n_perm if self.n_perm is not None else default_permutations(subset.n_items)
+        n_boot, n_draws, target, k = self.n_boot, self.n_draws, self.target, self.min_per_group
         self._progress.param.update(value=0, max=100, visible=True)
-        self.status = f"testing {subset.n_items} items: {n_perm} permutations of {self.group_by}…" if by else "drawing subsamples…"
+        self.status = f"testing {subset.n_items:,} items: {n_perm:,} permutations of {self.group_by}…" if by else "drawing subsamples…"
 
         doc = session_document()
 
@@ -350,7 +368,7 @@ class Explorer(pn.viewable.Viewer):
             self._progress.visible = False
             self.param.update(status="", error=error_text(error))
 
-        run_in_background(work, done=done, failed=failed)
+        run_in_background(work, done=done, failed=failed, long=True)
 
     # ------------------------------------------------------------------ views
     @param.depends("filter_column", "filter_value", "entropy_range", "data_revision")  # not the grouping: entropy is per item
@@ -556,6 +574,8 @@ class Explorer(pn.viewable.Viewer):
             pn.widgets.IntSlider.from_param(self.param.bins, name="Bins", width=140,
                                             visible=pn.bind(lambda _: self.binned(), self.param.group_by)),
             pn.widgets.IntInput.from_param(self.param.min_per_group, name="Fewest ratings per group", width=150),
+            pn.widgets.IntInput.from_param(self.param.n_perm, name="Permutations (empty: enough for q < 0.05)", width=230,
+                                           placeholder="automatic"),
             pn.widgets.Select.from_param(self.param.filter_column, name="Filter items by", width=200),
             pn.widgets.Select.from_param(self.param.filter_value, name="Keep", width=240),
             pn.widgets.RangeSlider.from_param(self.param.entropy_range, name="Entropy range", step=0.01, width=240),

@@ -230,7 +230,7 @@ class ModelComparison(pn.viewable.Viewer):
         """A failure found before any background work starts: a sentence in the page, as for a failed job."""
         self.status = f"{label} failed: {error_text(error)}"
 
-    def _run(self, label: str, work, done, wait: bool) -> None:
+    def _run(self, label: str, work, done, wait: bool, long: bool = False) -> None:
         if self.busy:
             self.status = "Busy: wait for the current job to finish."
             return
@@ -247,7 +247,7 @@ class ModelComparison(pn.viewable.Viewer):
             self._progress.visible = False
             self.status = f"{label} failed: {error_text(error)}"
 
-        future = run_in_background(work, done=finished, failed=failed)
+        future = run_in_background(work, done=finished, failed=failed, long=long)
         if wait:
             futures.wait([future])
             while self.busy:  # the done-callback runs right after the result is set
@@ -317,7 +317,7 @@ class ModelComparison(pn.viewable.Viewer):
             self.status = (f"Scored {name}: {report.get('texts', 0)} texts, {report.get('cached', 0)} from the cache, "
                            f"{report.get('truncated', 0)} truncated.")
 
-        self._run(f"Scoring {name}", work, done, wait)
+        self._run(f"Scoring {name}", work, done, wait, long=True)
 
     def train(self, wait: bool = False) -> None:
         """Train a hashing-encoder reward model (raw, cleaned, or with the margin) on the training items and add its
@@ -359,7 +359,7 @@ class ModelComparison(pn.viewable.Viewer):
             self.status = (f"Trained {name} on {model.info['pairs']} pairs (train accuracy {model.info['train_accuracy']:.3f}); "
                            f"compared on {where}.")
 
-        self._run(f"Training {name}", work, done, wait)
+        self._run(f"Training {name}", work, done, wait, long=True)
 
     def _verdict(self, diff) -> str:
         if diff is None:

@@ -15,7 +15,7 @@ from ..analysis.summary import rater_attribute_summary
 from ..data.ratings import Ratings
 from ..errors import WorkbenchDataError
 from . import figures
-from .background import error_text, run_in_background
+from .background import error_text, run_in_background, when_loaded
 from .raters import RaterTable
 from .tables import data_table
 from .workspace import Workspace
@@ -142,7 +142,7 @@ class Overview(pn.viewable.Viewer):
         def failed(error: Exception) -> None:
             pane.object = f"**Krippendorff's alpha**: not computed — {error_text(error)}"
 
-        run_in_background(self.headline, done=lambda text: setattr(pane, "object", text), failed=failed)
+        when_loaded(lambda: run_in_background(self.headline, done=lambda text: setattr(pane, "object", text), failed=failed))
         return pane
 
     def facts(self) -> pd.DataFrame:
@@ -189,6 +189,22 @@ class Overview(pn.viewable.Viewer):
             if len(attributes)
             else pn.pane.Markdown("*No rater attributes in this data set.*")
         )
+        details = pn.Column(sizing_mode="stretch_width")  # figures and tables below the facts
+
+        def fill() -> None:
+            details.objects = [
+                pn.Row(
+                    pn.pane.HoloViews(self.raters_per_item_plot, sizing_mode="stretch_width"),
+                    pn.pane.HoloViews(self.label_plot, sizing_mode="stretch_width"),
+                    sizing_mode="stretch_width",
+                ),
+                pn.pane.Markdown("### Agreement per slice"),
+                pn.widgets.Select.from_param(self.param.slice_by, name="Slice by (rater attribute or item column)", width=320),
+                self._slice_pane(),
+                RaterTable(ratings=self.ratings),
+            ]
+
+        when_loaded(fill)  # served: the facts paint first, the figures follow (in a notebook: all at once)
         return pn.Column(
             pn.pane.Markdown("## Overview"),
             self._headline_pane(),
@@ -197,14 +213,6 @@ class Overview(pn.viewable.Viewer):
                 pn.Column(pn.pane.Markdown("### Rater attributes"), attribute_view, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
-            pn.Row(
-                pn.pane.HoloViews(self.raters_per_item_plot, sizing_mode="stretch_width"),
-                pn.pane.HoloViews(self.label_plot, sizing_mode="stretch_width"),
-                sizing_mode="stretch_width",
-            ),
-            pn.pane.Markdown("### Agreement per slice"),
-            pn.widgets.Select.from_param(self.param.slice_by, name="Slice by (rater attribute or item column)", width=320),
-            self._slice_pane(),
-            RaterTable(ratings=self.ratings),
+            details,
             sizing_mode="stretch_width",
         )

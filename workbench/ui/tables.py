@@ -16,7 +16,8 @@ def data_table(frame: pd.DataFrame | None = None, **params) -> pn.pane.DataFrame
     >>> SCROLL_SIDEWAYS in pane.stylesheets
     True
     """
-    params.setdefault("sizing_mode", "stretch_width")
+    if "width" not in params:
+        params.setdefault("sizing_mode", "stretch_width")
     params["stylesheets"] = [*params.get("stylesheets", []), SCROLL_SIDEWAYS]
     return pn.pane.DataFrame(frame, **params)
 
