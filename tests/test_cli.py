@@ -79,7 +79,7 @@ def _serve_and_pull(arguments, path=""):
 def test_serve_answers_with_the_overview_of_the_demo():
     page, texts = _serve_and_pull([])
     assert "<title>workbench" in page and "demo study (simulated)" in texts  # the header names the data set
-    assert "Overview" in texts and "Ratings per item" in texts and "40000" in texts and "age_band" in texts
+    assert "Overview" in texts and "ratings per item (min / median / max)" in texts and "40000" in texts and "age_band" in texts
 
 
 def test_serve_a_notebook_as_an_app(tmp_path):

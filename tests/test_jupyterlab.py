@@ -132,7 +132,7 @@ def _open_and_run(browser, url: str, token: str, name: str):
 def _select_18_to_34(output):
     """01: choose a rater group in the Select; the bound Overview is rebuilt in the kernel and pushed back."""
     output.locator("canvas").nth(1).wait_for(timeout=30_000)  # both plots drew (their titles are on canvas)
-    output.locator("select").select_option("18-34")
+    output.locator("select").first.select_option("18-34")  # the notebook's own Select (the Overview has one too)
     output.get_by_text("Krippendorff's alpha (nominal): 0.236").wait_for(timeout=60_000)  # the group's alpha, as in the table above
     output.get_by_text("89", exact=True).first.wait_for(timeout=10_000)  # its raters
 

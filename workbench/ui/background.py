@@ -111,8 +111,8 @@ def when_loaded(update) -> None:
     """
     if session_document() is None:
         update()
-    else:
-        pn.state.onload(update)
+    else:  # and a moment later, so that the first render is not competing with the figures' messages
+        pn.state.onload(lambda: after_this_event(update))
 
 
 def _next_tick(doc, update) -> None:

@@ -459,6 +459,22 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column(*parts, sizing_mode="stretch_width")
 
     @param.depends("tests")
+    def _volcano_view(self):
+        """The volcano plot, or a sentence while the permutation test runs (no empty axes)."""
+        if self._tested_divergence() is None:
+            return pn.pane.Markdown("*Group divergence against −log₁₀ p is drawn here when the permutation test ends "
+                                    "(progress above).*", sizing_mode="stretch_width")
+        return pn.pane.HoloViews(self.volcano(), sizing_mode="stretch_width")
+
+    @param.depends("tests")
+    def _convergence_view(self):
+        """The convergence curve, or a sentence while the subsamples are drawn."""
+        if self._current() is None:
+            return pn.pane.Markdown("*Convergence (JSD of n-rater subsamples to each item's labels) is drawn here once "
+                                    "the subsamples are drawn.*", sizing_mode="stretch_width")
+        return pn.pane.HoloViews(self.convergence_plot(), sizing_mode="stretch_width")
+
+    @param.depends("tests")
     def volcano(self):
         divergence = self._tested_divergence()
         if divergence is None:
@@ -565,7 +581,7 @@ class Explorer(pn.viewable.Viewer):
                       else "this data set has no rater attribute (such as age or gender) with 2 to 60 groups; "
                            "per-rating and item columns describe ratings and items, not raters")
             return pn.Column(pn.pane.Alert(f"Group comparisons need rater groups: {reason}.", alert_type="info"),
-                             pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
+                             pn.Row(pn.panel(self._convergence_view, sizing_mode="stretch_width"),
                                     pn.Column(self._target_slider(), self.plan),
                                     sizing_mode="stretch_width"),
                              sizing_mode="stretch_width")
@@ -586,12 +602,12 @@ class Explorer(pn.viewable.Viewer):
             controls,
             self._error,
             pn.Row(pn.pane.HoloViews(self.entropy_plot, sizing_mode="stretch_width"),
-                   pn.pane.HoloViews(self.volcano, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+                   pn.panel(self._volcano_view, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.Row(pn.Column(pn.pane.Markdown("### Items, ranked by group divergence (most divergent first; select one)"),
                              self.ranking, self._item_table(), sizing_mode="stretch_width"),
                    pn.Column(self.item_detail, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.Column(self.agreement, sizing_mode="stretch_width"),
-            pn.Row(pn.pane.HoloViews(self.convergence_plot, sizing_mode="stretch_width"),
+            pn.Row(pn.panel(self._convergence_view, sizing_mode="stretch_width"),
                    pn.Column(self._target_slider(), self.plan, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -20,8 +20,9 @@ from .raters import RaterTable
 from .tables import data_table
 from .workspace import Workspace
 
-#: Counts on axes as 1,000,000 rather than 1.000e+6.
-COUNT_FORMAT = NumeralTickFormatter(format="0,0")
+def count_format() -> NumeralTickFormatter:
+    """Counts on axes as 1,000,000 rather than 1.000e+6 (a new formatter per plot: a Bokeh model belongs to one page)."""
+    return NumeralTickFormatter(format="0,0")
 
 
 class Overview(pn.viewable.Viewer):
@@ -116,7 +117,7 @@ class Overview(pn.viewable.Viewer):
         if self._slice_watcher is not None:
             self.param.unwatch(self._slice_watcher)
         self._slice_watcher = self.param.watch(show, "slice_by")
-        show()
+        when_loaded(show)
         return holder
 
     def headline(self) -> str:
@@ -156,7 +157,7 @@ class Overview(pn.viewable.Viewer):
         counts = self.ratings.raters_per_item().value_counts().sort_index()
         frame = pd.DataFrame({"ratings per item": counts.index.astype(str), "items": counts.to_numpy()})
         return hv.Bars(frame, "ratings per item", "items").opts(
-            title="Ratings per item", xlabel="ratings per item", ylabel="items (count)", responsive=True, height=280, tools=["hover"], color="#4c72b0", yformatter=COUNT_FORMAT
+            title="Ratings per item", xlabel="ratings per item", ylabel="items (count)", responsive=True, height=280, tools=["hover"], color="#4c72b0", yformatter=count_format()
         )
 
     @param.depends("ratings")
@@ -166,11 +167,11 @@ class Overview(pn.viewable.Viewer):
             counts, edges = np.histogram(totals.index.to_numpy(dtype=float), bins=20, weights=totals.to_numpy())
             return hv.Histogram((edges, counts), kdims="label", vdims="ratings").opts(
                 title="Label distribution", xlabel="label", ylabel="ratings (count)", responsive=True, height=280, tools=["hover"],
-                color="#dd8452", yformatter=COUNT_FORMAT
+                color="#dd8452", yformatter=count_format()
             )
         frame = pd.DataFrame({"label": totals.index.astype(str), "ratings": totals.to_numpy()})
         return hv.Bars(frame, "label", "ratings").opts(
-            title="Label distribution", xlabel="label", ylabel="ratings (count)", responsive=True, height=280, tools=["hover"], color="#dd8452", yformatter=COUNT_FORMAT
+            title="Label distribution", xlabel="label", ylabel="ratings (count)", responsive=True, height=280, tools=["hover"], color="#dd8452", yformatter=count_format()
         )
 
     def __panel__(self):
@@ -189,20 +190,10 @@ class Overview(pn.viewable.Viewer):
             if len(attributes)
             else pn.pane.Markdown("*No rater attributes in this data set.*")
         )
-        details = pn.Column(sizing_mode="stretch_width")  # figures and tables below the facts
+        per_item, labels = (pn.pane.HoloViews(sizing_mode="stretch_width", min_height=280) for _ in range(2))
 
         def fill() -> None:
-            details.objects = [
-                pn.Row(
-                    pn.pane.HoloViews(self.raters_per_item_plot, sizing_mode="stretch_width"),
-                    pn.pane.HoloViews(self.label_plot, sizing_mode="stretch_width"),
-                    sizing_mode="stretch_width",
-                ),
-                pn.pane.Markdown("### Agreement per slice"),
-                pn.widgets.Select.from_param(self.param.slice_by, name="Slice by (rater attribute or item column)", width=320),
-                self._slice_pane(),
-                RaterTable(ratings=self.ratings),
-            ]
+            per_item.object, labels.object = self.raters_per_item_plot(), self.label_plot()
 
         when_loaded(fill)  # served: the facts paint first, the figures follow (in a notebook: all at once)
         return pn.Column(
@@ -213,6 +204,10 @@ class Overview(pn.viewable.Viewer):
                 pn.Column(pn.pane.Markdown("### Rater attributes"), attribute_view, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
-            details,
+            pn.Row(per_item, labels, sizing_mode="stretch_width"),
+            pn.pane.Markdown("### Agreement per slice"),
+            pn.widgets.Select.from_param(self.param.slice_by, name="Slice by (rater attribute or item column)", width=320),
+            self._slice_pane(),
+            RaterTable(ratings=self.ratings),  # a table added after the page loads would size itself to its columns
             sizing_mode="stretch_width",
         )
