@@ -44,6 +44,14 @@ def _mark_long_thread() -> None:
         pass
 
 
+#: Set when the process is exiting: long work that checks it between steps stops, so that a server stopped while a
+#: permutation test runs exits at once instead of waiting for the test (Python joins pool threads at exit).
+STOPPING = threading.Event()
+try:  # called before the pools' threads are joined (the hook concurrent.futures itself uses)
+    threading._register_atexit(STOPPING.set)
+except (AttributeError, RuntimeError):  # another Python, or already exiting: long work then runs to its end
+    pass
+
 #: Quick work a click waits for, and long work that must not hold it up: one small pool each, shared by every session.
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench", initializer=_mark_pool_thread)
 _LONG_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench-long", initializer=_mark_long_thread)

@@ -19,7 +19,7 @@ from ..data.ratings import Ratings
 from ..data.store import Store
 from ..errors import WorkbenchDataError
 from . import figures
-from .background import after_this_event, call_in_session, error_text, run_in_background, session_document
+from .background import STOPPING, after_this_event, call_in_session, error_text, run_in_background, session_document
 from .tables import data_table
 from .workspace import Workspace
 
@@ -319,6 +319,9 @@ class Explorer(pn.viewable.Viewer):
         self.status = f"testing {subset.n_items:,} items: {n_perm:,} permutations of {self.group_by}…" if by else "drawing subsamples…"
 
         doc = session_document()
+        if doc is not None and doc is not getattr(self, "_watched_doc", None):  # a closed page stops its long work
+            self._watched_doc = doc
+            doc.on_session_destroyed(lambda _context: setattr(self, "_job", self._job + 1))
 
         def current(update):
             """``update`` for this job only: a regrouping since has its own job coming."""
@@ -329,7 +332,7 @@ class Explorer(pn.viewable.Viewer):
 
         def alive() -> None:
             """Stop a job that a newer view has superseded: its processor time belongs to the view on screen."""
-            if job != self._job:
+            if job != self._job or STOPPING.is_set():
                 raise _Superseded
 
         def work():
