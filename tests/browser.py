@@ -45,6 +45,21 @@ def served(make_app):
 
 
 @contextmanager
+def served_committee_study(folder):
+    """The app on a 200-item simulated study whose committee's scores are saved in a store in ``folder``, as a
+    researcher would have them; yields the URL."""
+    import workbench
+    from workbench.ui.app import build_app
+
+    study = workbench.simulate_study(seed=0, n_items=200, ratings_per_item=5, n_raters=20)
+    store = workbench.Store(folder / "project.sqlite")
+    for name, group in study.scores.groupby("model"):
+        store.save_scores(name, group.drop(columns="model"))
+    with served(lambda: build_app(study.ratings, store)) as url:
+        yield url
+
+
+@contextmanager
 def open_page(url: str):
     """A Playwright page on ``url``; yields ``(page, errors)``.
 

@@ -4,7 +4,7 @@ title, labelled axes and a save-as-PNG tool, one heading size per level."""
 import re
 
 import pytest
-from browser import needs_chromium, open_page, served
+from browser import needs_chromium, open_page, served_committee_study
 
 pytestmark = needs_chromium
 
@@ -65,14 +65,7 @@ HEADINGS = """() => {
 
 @pytest.fixture(scope="module")
 def served_demo(tmp_path_factory):
-    import workbench
-    from workbench.ui.app import build_app
-
-    study = workbench.simulate_study(seed=0, n_items=200, ratings_per_item=5, n_raters=20)
-    store = workbench.Store(tmp_path_factory.mktemp("layout") / "project.sqlite")
-    for name, group in study.scores.groupby("model"):  # the committee's scores, saved as a researcher would
-        store.save_scores(name, group.drop(columns="model"))
-    with served(lambda: build_app(study.ratings, store)) as url:
+    with served_committee_study(tmp_path_factory.mktemp("layout")) as url:
         yield url
 
 

@@ -1,7 +1,7 @@
 """The Models tab of the served app in headless Chromium: pick two models, compare, read the table and the verdict."""
 
 import pytest
-from browser import needs_chromium, open_page, served
+from browser import needs_chromium, open_page, served_committee_study
 
 pytestmark = needs_chromium
 
@@ -21,14 +21,7 @@ CLIPPING_ANCESTOR = """(element) => {
 
 @pytest.fixture(scope="module")
 def served_models(tmp_path_factory):
-    import workbench
-    from workbench.ui.app import build_app
-
-    study = workbench.simulate_study(seed=0, n_items=200, ratings_per_item=5, n_raters=20)
-    store = workbench.Store(tmp_path_factory.mktemp("models") / "project.sqlite")
-    for name, group in study.scores.groupby("model"):  # the committee's scores, saved as a researcher would
-        store.save_scores(name, group.drop(columns="model"))
-    with served(lambda: build_app(study.ratings, store)) as url:
+    with served_committee_study(tmp_path_factory.mktemp("models")) as url:
         yield url
 
 
