@@ -69,6 +69,11 @@ def served_demo(tmp_path_factory):
         yield url
 
 
+def _wait_for_figure(page, title_start: str) -> None:
+    """Wait until a Bokeh figure whose title starts with ``title_start`` is in the page (titles are drawn on canvas)."""
+    page.wait_for_function(f"(start) => ({PLOTS})().some(p => p.title.startsWith(start))", arg=title_start, timeout=120_000)
+
+
 def _open_every_tab(page) -> dict[str, dict]:
     """Visit each tab until its tables and figures are drawn; what each showed (clipped tables, headings)."""
     seen = {}
@@ -81,14 +86,14 @@ def _open_every_tab(page) -> dict[str, dict]:
     page.get_by_text("ratings per item (min / median / max)").first.wait_for(timeout=60_000)
     page.get_by_text(re.compile(r"Krippendorff's alpha\s*\(nominal\): 0\.\d+")).first.wait_for(timeout=60_000)
     page.locator("select", has=page.locator("option[value=region]")).first.wait_for(timeout=60_000)
-    page.get_by_text("Alpha per").count()  # the slice figure may still be computing
-    page.wait_for_function("() => !document.body.innerText.includes('computing…')", timeout=60_000)
+    _wait_for_figure(page, "Krippendorff's alpha per")  # the slice figure, drawn after the first paint
     record("Overview")
 
     page.get_by_text("Explorer", exact=True).first.click()
     page.get_by_text("Cross-group agreement").first.wait_for(timeout=120_000)
     page.locator(".tabulator-row").first.click()
-    page.get_by_text("overall and by").first.wait_for(timeout=30_000) if page.get_by_text("overall and by").count() else None
+    _wait_for_figure(page, "Labels of")  # the selected item's labels by group
+    _wait_for_figure(page, "xRR between")
     record("Explorer")
 
     page.get_by_text("Tag", exact=True).first.click()
@@ -98,8 +103,7 @@ def _open_every_tab(page) -> dict[str, dict]:
     page.get_by_text("Clean", exact=True).first.click()
     page.get_by_text(re.compile(r"\d+ flipped · \d+ dropped · \d+ kept")).first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Fit attentiveness").click()
-    page.get_by_text("Attentiveness η̂ per user").count()
-    page.wait_for_function("() => !document.body.innerText.includes('drawn here after')", timeout=120_000)
+    _wait_for_figure(page, "Attentiveness η̂ per user")
     record("Clean")
 
     page.get_by_text("Models", exact=True).first.click()
@@ -108,6 +112,7 @@ def _open_every_tab(page) -> dict[str, dict]:
     page.get_by_role("button", name="Compare").click()
     page.get_by_text("agrees with people better").first.wait_for(timeout=60_000)
     page.get_by_text("Metrics per model and slice").first.wait_for(timeout=60_000)
+    _wait_for_figure(page, "Calibration")
     record("Models")
     return seen
 

@@ -44,7 +44,7 @@ def group_attributes(ratings: Ratings, *, max_unbinned: int = MAX_UNBINNED, max_
         raters = ratings.raters
         for column in raters.columns:
             values = raters[column].dropna()
-            n_values = int(values.nunique())
+            n_values = _distinct(values)
             if n_values < 2:
                 continue
             numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -124,6 +124,11 @@ def _distinct(column: pd.Series) -> int:
         return 0
 
 
+def columns_with_few_values(table: pd.DataFrame, max_values: int) -> list[str]:
+    """The columns of ``table`` with 2 to ``max_values`` distinct values (columns of lists or dicts never qualify)."""
+    return [c for c in table.columns if 2 <= _distinct(table[c]) <= max_values]
+
+
 def slice_columns(ratings: Ratings, *, max_values: int = 12) -> list[str]:
     """Columns whose values make readable slices (2 to ``max_values`` values): rater attributes first, then item columns.
 
@@ -132,5 +137,5 @@ def slice_columns(ratings: Ratings, *, max_values: int = 12) -> list[str]:
     ['age_band', 'region', 'attention_check', 'model_a', 'model_b', 'split', 'topic']
     """
     tables = ([ratings.raters] if ratings.has_raters else []) + [ratings.items]
-    return list(dict.fromkeys(c for table in tables for c in table.columns if 2 <= _distinct(table[c]) <= max_values))
+    return list(dict.fromkeys(c for table in tables for c in columns_with_few_values(table, max_values)))
 

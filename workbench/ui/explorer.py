@@ -13,7 +13,7 @@ from bokeh.models import NumberFormatter
 from ..analysis.convergence import answer_from_curve, convergence, sample_size
 from ..analysis.distributions import entropy
 from ..analysis.divergence import cross_reliability, group_divergence, item_groups
-from ..analysis.groups import DEFAULT_BINS, group_attributes, grouping
+from ..analysis.groups import DEFAULT_BINS, columns_with_few_values, group_attributes, grouping
 from ..analysis.reliability import reliability
 from ..data.ratings import Ratings
 from ..data.store import Store
@@ -126,6 +126,8 @@ class Explorer(pn.viewable.Viewer):
         self._data = self.workspace.ratings
         self._in_use_watcher = self.workspace.param.watch(self._on_data_in_use, "in_use")
         self._doc = session_document()
+        if self._doc is not None:  # a closed page stops its long work
+            self._doc.on_session_destroyed(lambda _context: setattr(self, "_job", self._job + 1))
         self._tag_watcher = self.workspace.param.watch(self._on_tags_written, "tag_revision")
 
     # ------------------------------------------------------------------ choices
@@ -150,8 +152,7 @@ class Explorer(pn.viewable.Viewer):
         return self._cache[key]
 
     def _item_filters(self) -> list[str]:
-        items = self.sliced().items
-        return [c for c in items.columns if 1 < items[c].nunique() <= MAX_FILTER_VALUES]
+        return columns_with_few_values(self.sliced().items, MAX_FILTER_VALUES)
 
     def _offer_choices(self) -> None:
         ratings = self.ratings
@@ -198,21 +199,18 @@ class Explorer(pn.viewable.Viewer):
         self._cache.clear()
         with param.parameterized.discard_events(self):
             self._offer_choices()
-            if self.filter_column != NONE:
-                values = [ALL] + sorted(map(str, self.sliced().items[self.filter_column].dropna().unique()))
-                self.param.filter_value.objects = values
-                if self.filter_value not in values:
-                    self.filter_value = ALL
-        self.tests = None
-        self.data_revision += 1
+            self._offer_values(keep=True)
+        self.param.update(tests=None, data_revision=self.data_revision + 1)
 
     @param.depends("filter_column", watch=True)
-    def _offer_values(self) -> None:
+    def _offer_values(self, keep: bool = False) -> None:
+        """The values of the filter column; the filter resets to all items (or, with ``keep``, keeps its value if offered)."""
         values = [ALL]
         if self.filter_column != NONE:
             values += sorted(map(str, self.sliced().items[self.filter_column].dropna().unique()))
         self.param.filter_value.objects = values
-        self.filter_value = ALL
+        if not (keep and self.filter_value in values):
+            self.filter_value = ALL
 
     # ------------------------------------------------------------------ data behind the views
     def grouped(self) -> tuple[Ratings, str | None]:
@@ -248,7 +246,8 @@ class Explorer(pn.viewable.Viewer):
 
     def _quick_divergence(self) -> pd.DataFrame:
         """Group divergence without the permutation test (cached per view)."""
-        key = ("divergence",) + self._key()
+        key = ("divergence", self.group_by, self.bins if self.binned() else None, self.min_per_group, self.filter_column,
+               self.filter_value, self.data_revision)
         if key not in self._cache:
             self._cache[key] = group_divergence(self.subset(), self.group_column, n_perm=0, min_per_group=self.min_per_group)
         return self._cache[key]
@@ -315,13 +314,14 @@ class Explorer(pn.viewable.Viewer):
             return
         n_perm = self.n_perm if self.n_perm is not None else default_permutations(subset.n_items)
         n_boot, n_draws, target, k = self.n_boot, self.n_draws, self.target, self.min_per_group
+        # convergence and the sample-size plan depend on the items shown, not on the grouping: drawn once per view
+        drawn = ("draws", self.filter_column, self.filter_value, self.data_revision, n_draws, target)
+        cached_draws = self._cache.get(drawn)
         self._progress.param.update(value=0, max=100, visible=True)
-        self.status = f"testing {subset.n_items:,} items: {n_perm:,} permutations of {self.group_by}…" if by else "drawing subsamples…"
+        self.status = (f"testing {subset.n_items:,} items: {n_perm:,} permutations of {self.group_by}…" if by and not untested
+                       else "computing agreement and drawing subsamples…")
 
         doc = session_document()
-        if doc is not None and doc is not getattr(self, "_watched_doc", None):  # a closed page stops its long work
-            self._watched_doc = doc
-            doc.on_session_destroyed(lambda _context: setattr(self, "_job", self._job + 1))
 
         def current(update):
             """``update`` for this job only: a regrouping since has its own job coming."""
@@ -350,17 +350,17 @@ class Explorer(pn.viewable.Viewer):
                 result["cross"] = cross_reliability(subset, by, n_boot=n_boot)
             alive()
             progress(85)
-            # convergence and the sample-size plan depend on the items shown, not on the grouping: drawn once per view
-            drawn = ("draws", self.filter_column, self.filter_value, self.data_revision, n_draws, target)
-            if drawn not in self._cache:
+            if cached_draws is None:
                 curve = convergence(subset, _sizes(subset), n_draws=n_draws)
                 alive()
-                self._cache[drawn] = (curve, sample_size(subset, target, n_draws=n_draws))
-            result["curve"], result["plan"] = self._cache[drawn]
+                result["curve"], result["plan"] = curve, sample_size(subset, target, n_draws=n_draws)
+            else:
+                result["curve"], result["plan"] = cached_draws
             return result
 
         @current
         def done(result):
+            self._cache[drawn] = (result["curve"], result["plan"])  # on the event loop, for this view's key
             self._progress.param.update(value=100, visible=False)
             self.param.update(tests=result, status="")
 
@@ -461,7 +461,7 @@ class Explorer(pn.viewable.Viewer):
             parts.append(pn.pane.Markdown("**Rationales**\n\n" + ("\n".join(notes) if notes else "*none*")))
         return pn.Column(*parts, sizing_mode="stretch_width")
 
-    @param.depends("tests")
+    @param.depends("tests", "group_by", "bins", "min_per_group", "filter_column", "filter_value", "n_perm", "data_revision")
     def _volcano_view(self):
         """The volcano plot, or a sentence while the permutation test runs (no empty axes)."""
         if self._tested_divergence() is None:
@@ -469,7 +469,7 @@ class Explorer(pn.viewable.Viewer):
                                     "(progress above).*", sizing_mode="stretch_width")
         return pn.pane.HoloViews(self.volcano(), sizing_mode="stretch_width")
 
-    @param.depends("tests")
+    @param.depends("tests", "filter_column", "filter_value", "data_revision")
     def _convergence_view(self):
         """The convergence curve, or a sentence while the subsamples are drawn."""
         if self._current() is None:
@@ -513,7 +513,7 @@ class Explorer(pn.viewable.Viewer):
             f"of the {self.group_by} groups): {overall['value']:.3f}, p {p_value}\n\n<small>{q_floor_note(overall['n_perm'], overall['n_items'])}</small>",
             sizing_mode="stretch_width")
 
-    @param.depends("tests")
+    @param.depends("tests", "group_by", "bins", "min_per_group", "filter_column", "filter_value", "n_perm", "data_revision")
     def agreement(self):
         tests = self._current()
         if tests is None:
@@ -548,7 +548,7 @@ class Explorer(pn.viewable.Viewer):
         return (band * line).opts(hv.opts.Overlay(title="Convergence: JSD of n-rater subsamples to the full distribution",
                                                   responsive=True, height=260, logx=True, ylabel="JSD to the full distribution (bits; band: 5–95 % of items)"))
 
-    @param.depends("tests", "target")
+    @param.depends("tests", "target", "filter_column", "filter_value", "data_revision")
     def plan(self):
         tests = self._current()
         if tests is None:
@@ -593,7 +593,7 @@ class Explorer(pn.viewable.Viewer):
             pn.widgets.IntSlider.from_param(self.param.bins, name="Bins", width=140,
                                             visible=pn.bind(lambda _: self.binned(), self.param.group_by)),
             pn.widgets.IntInput.from_param(self.param.min_per_group, name="Fewest ratings per group", width=150),
-            pn.widgets.IntInput.from_param(self.param.n_perm, name="Permutations (empty: enough for q < 0.05)", width=230,
+            pn.widgets.IntInput.from_param(self.param.n_perm, name="Permutations (empty: automatic)", width=230,
                                            placeholder="automatic"),
             pn.widgets.Select.from_param(self.param.filter_column, name="Filter items by", width=200),
             pn.widgets.Select.from_param(self.param.filter_value, name="Keep", width=240),

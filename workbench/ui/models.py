@@ -24,6 +24,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from ..analysis.groups import columns_with_few_values
 from ..analysis.models import ALL, calibration_table, compare_models, compare_two, model_vs_human, verdict
 from ..analysis.reward_models import is_saved_reward_model, train_reward_model
 from ..analysis.scoring import is_causal_checkpoint, score_pairs
@@ -170,10 +171,15 @@ class ModelComparison(pn.viewable.Viewer):
         self._progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width", bar_color="info")
         self._refresh_choices()
         self.workspace.param.watch(lambda event: self._refresh_choices(), ["scores", "ratings", "cleaned"])
-        # people's labels as shown in every tab (raw or cleaned): a comparison made before a switch is stale
-        self.workspace.param.watch(lambda event: self.param.update(table=None, difference=None, verdict_text="",
-                                                                   status=f"Now comparing against the {self.workspace.describe_in_use()}: press Compare."),
-                                   "in_use")
+        # people's labels as shown in every tab (raw or cleaned): a comparison made before a switch is stale,
+        # and one still running when it happens is not shown
+        self._generation, self._doc = 0, None
+        self.workspace.param.watch(self._on_data_in_use, "in_use")
+
+    def _on_data_in_use(self, _event) -> None:
+        self._generation += 1
+        self.param.update(table=None, difference=None, verdict_text="",
+                          status=f"Now comparing against the {self.workspace.describe_in_use()}: press Compare.")
 
     # ------------------------------------------------------------------ models on offer
     def add_scores(self, scores) -> None:
@@ -207,7 +213,7 @@ class ModelComparison(pn.viewable.Viewer):
             if getattr(self, side) not in names:
                 setattr(self, side, names[default] if len(names) > default else None)
         ratings = self.workspace.ratings
-        columns = [c for c in ratings.items.columns if ratings.items[c].nunique() <= 20] if ratings is not None else []
+        columns = columns_with_few_values(ratings.items, 20) if ratings is not None else []
         self.param.by.objects = [None] + columns
         if self.by not in self.param.by.objects:
             self.by = None
@@ -236,6 +242,7 @@ class ModelComparison(pn.viewable.Viewer):
             return
         self.busy, self.status = True, f"{label}…"
         self._progress.param.update(value=0, visible=True)
+        self._doc = session_document()  # where progress ticks from the worker thread are applied
 
         def finished(result):
             done(result)
@@ -254,7 +261,9 @@ class ModelComparison(pn.viewable.Viewer):
                 time.sleep(0.01)
 
     def _tick(self, done: int, total: int) -> None:
-        self._progress.value = int(100 * done / max(total, 1))
+        """Progress from the worker thread, applied in the session (an update made in the pool never reaches the page)."""
+        value = int(100 * done / max(total, 1))
+        call_in_session(self._doc, lambda: setattr(self._progress, "value", value))
 
     def compare(self, wait: bool = False) -> None:
         """Compute the metrics table and the A-vs-B difference for the selected models (in the background)."""
@@ -269,16 +278,21 @@ class ModelComparison(pn.viewable.Viewer):
             return
         pair = (self.model_a, self.model_b) if self.model_a and self.model_b and self.model_a != self.model_b else None
 
-        doc = session_document()
+        doc, generation = session_document(), self._generation
+
+        def current(update):
+            """``update`` only while the ratings compared against are still the ones in use."""
+            return lambda *args: generation == self._generation and update(*args)
 
         def work():
             # the answer asked for first (which of A and B agrees with people better) is shown as soon as it is known;
             # the table and figures of every selected model follow
             diff = compare_two(ratings, scores, *pair, by=by, n_boot=n_boot) if pair else None
-            call_in_session(doc, lambda: self.param.update(difference=diff, verdict_text=self._verdict(diff)))
+            call_in_session(doc, current(lambda: self.param.update(difference=diff, verdict_text=self._verdict(diff))))
             self._tick(1, 2)
             return compare_models(ratings, {n: scores[n] for n in names}, by=by, n_boot=n_boot)
 
+        @current
         def done(table):
             self.param.update(table=table, status=f"Compared {len(names)} models on {int(table['n_items'].iloc[0])} items.")
 
