@@ -53,6 +53,17 @@ def test_an_idle_machine_writes_rows_with_their_load(harness, monkeypatch, tmp_p
     assert not harness.write_json(None, [])  # no --json: nothing to write
 
 
+def test_a_run_that_loads_the_machine_itself_is_judged_by_its_start(harness, monkeypatch, tmp_path):
+    """Idle at the start, busy at the end (the benchmark's own threads): rows are written, with both figures."""
+    path, loads = tmp_path / "rows.json", iter([0.4, 4.7])
+    monkeypatch.setattr(harness, "load_average", lambda: next(loads))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json")
+    args = harness.parse(parser, ["--json", str(path)])
+    assert harness.write_json(args.json, [{"case": "x"}])
+    assert json.loads(path.read_text())[0] == {"case": "x", "load_start": 0.4, "load_end": 4.7, "loaded": False}
+
+
 @pytest.mark.parametrize("bench", sorted(p.name for p in BENCHMARKS.glob("bench_*.py")))
 def test_every_benchmark_goes_through_the_guard(bench):
     """One shared helper, no copies: each benchmark parses with harness.parse and writes only through harness.write_json."""
