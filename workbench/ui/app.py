@@ -62,12 +62,11 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
     document = session_document()
     if document is not None:
         install_shortcuts()  # the Tag tab is built later, after the page has loaded: its keys must be set up now
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.on_session_destroyed(lambda context: workspace.close())
     tabs = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
     template = pn.template.BootstrapTemplate(title="workbench", header_background="#2f4858", sidebar_width=320)
-    title = pn.pane.Str("", styles={"color": "white", "font-size": "1.25rem", "margin-left": "-0.5em"}, css_classes=["workbench-data-set"])
-    template.header.append(title)
+    data_set_label = pn.pane.Str("", styles={"color": "white", "font-size": "1.25rem", "margin-left": "-0.5em"}, css_classes=["workbench-data-set"])
+    template.header.append(data_set_label)
 
     def show(ratings: Ratings) -> None:
         """One lazily built component per tab: a tab's component is made the first time the tab is shown (the page
@@ -86,7 +85,7 @@ def build_app(ratings: Ratings, store: Store | None = None, *, max_upload_mb: fl
         active = tabs.active
         tabs[:] = [(title, lazy(title, build)) for title, build in TABS]
         tabs.active = min(active, len(tabs) - 1)
-        title.object = f"· {data_set_name(ratings)}"  # the header follows the data set in use
+        data_set_label.object = f"· {data_set_name(ratings)}"  # the header follows the data set in use
 
     show(ratings)
     workspace.param.watch(lambda event: show(event.new), "ratings")
