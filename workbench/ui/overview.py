@@ -50,7 +50,7 @@ class Overview(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._slice_watcher = None
+        self._slice_watcher = self._slice_holder = None
         if self.workspace is not None:
             self.ratings, self._data = self.workspace.in_use, self.workspace.ratings
             self._watcher = self.workspace.param.watch(self._follow, "in_use")
@@ -95,9 +95,14 @@ class Overview(pn.viewable.Viewer):
 
     def _slice_pane(self) -> pn.Column:
         """The per-slice figure, computed off the request thread whenever ``slice_by`` changes."""
-        holder = pn.Column(sizing_mode="stretch_width")
+        holder = self._slice_holder = pn.Column(sizing_mode="stretch_width")
+
+        def still_wanted(column) -> bool:  # this page's holder (new ratings build a new page) and the slice still chosen
+            return holder is self._slice_holder and column == self.slice_by
 
         def show(*_):
+            if holder is not self._slice_holder:  # ratings changed: the new page computes its own
+                return
             column = self.slice_by
             if column is None:
                 holder.objects = [pn.pane.Markdown("*No rater attribute or item column with 2–12 values to slice by.*")]
@@ -105,11 +110,11 @@ class Overview(pn.viewable.Viewer):
             holder.objects = [pn.pane.Markdown(f"*Alpha per {column}: computing…*")]
 
             def done(result):
-                if column == self.slice_by:
+                if still_wanted(column):
                     holder.objects = [pn.pane.HoloViews(result, sizing_mode="stretch_width")]
 
             def failed(error):
-                if column == self.slice_by:
+                if still_wanted(column):
                     holder.objects = [pn.pane.Markdown(f"*Alpha per {column}: not computed — {error_text(error)}*")]
 
             run_in_background(lambda: self.slice_plot(self.slice_table(column), column), done=done, failed=failed)
