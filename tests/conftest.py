@@ -21,3 +21,12 @@ def demo():
     import workbench
 
     return workbench.simulate_study(seed=0)
+
+
+@pytest.fixture(scope="module")
+def served_committee(tmp_path_factory):
+    """URL of the app on a 200-item study whose committee's scores are in its store (one server per test module)."""
+    from browser import served_committee_study
+
+    with served_committee_study(tmp_path_factory.mktemp("committee")) as url:
+        yield url

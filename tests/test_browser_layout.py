@@ -3,8 +3,7 @@ title, labelled axes and a save-as-PNG tool, one heading size per level."""
 
 import re
 
-import pytest
-from browser import needs_chromium, open_page, served_committee_study
+from browser import needs_chromium, open_page
 
 pytestmark = needs_chromium
 
@@ -63,12 +62,6 @@ HEADINGS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def served_demo(tmp_path_factory):
-    with served_committee_study(tmp_path_factory.mktemp("layout")) as url:
-        yield url
-
-
 def _wait_for_figure(page, title_start: str) -> None:
     """Wait until a Bokeh figure whose title starts with ``title_start`` is in the page (titles are drawn on canvas)."""
     page.wait_for_function(f"(start) => ({PLOTS})().some(p => p.title.startsWith(start))", arg=title_start, timeout=120_000)
@@ -117,8 +110,8 @@ def _open_every_tab(page) -> dict[str, dict]:
     return seen
 
 
-def test_tables_scroll_figures_are_labelled_and_headings_keep_their_size(served_demo):
-    with open_page(served_demo) as (page, errors):
+def test_tables_scroll_figures_are_labelled_and_headings_keep_their_size(served_committee):
+    with open_page(served_committee) as (page, errors):
         seen = _open_every_tab(page)
         clipped = {tab: shown["clipped"] for tab, shown in seen.items() if shown["clipped"]}
         assert not clipped, f"tables cut off without a scrollbar: {clipped}"

@@ -1,7 +1,6 @@
 """The Models tab of the served app in headless Chromium: pick two models, compare, read the table and the verdict."""
 
-import pytest
-from browser import needs_chromium, open_page, served_committee_study
+from browser import needs_chromium, open_page
 
 pytestmark = needs_chromium
 
@@ -19,14 +18,8 @@ CLIPPING_ANCESTOR = """(element) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def served_models(tmp_path_factory):
-    with served_committee_study(tmp_path_factory.mktemp("models")) as url:
-        yield url
-
-
-def test_pick_two_models_and_compare(served_models):
-    with open_page(served_models) as (page, errors):
+def test_pick_two_models_and_compare(served_committee):
+    with open_page(served_committee) as (page, errors):
         page.get_by_text("Models", exact=True).first.click()
         page.get_by_text("Models to compare").first.wait_for(timeout=30_000)
         page.locator("select:has(option[value='rm-5'])").nth(1).select_option("rm-5")  # model B
@@ -46,8 +39,8 @@ def test_pick_two_models_and_compare(served_models):
         assert not errors, errors
 
 
-def test_train_held_out_and_read_the_verdict_sign(served_models):
-    with open_page(served_models) as (page, errors):
+def test_train_held_out_and_read_the_verdict_sign(served_committee):
+    with open_page(served_committee) as (page, errors):
         page.get_by_text("Models", exact=True).first.click()
         page.get_by_text("Models to compare").first.wait_for(timeout=30_000)
         page.get_by_role("button", name="Train").click()
